@@ -1,0 +1,33 @@
+# Comptoir: `make run` starts the portal on its embedded default; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint venv messages clean
+
+$(STAMP): requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python manage.py run_portal
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy src
+
+# Rebuild the FR/EN/DE catalogues from the code (needs GNU gettext), then compile them.
+messages: $(STAMP)
+	cd src/comptoir && ../../$(BIN)/python ../../manage.py makemessages --no-obsolete -l fr -l en -l de --ignore "migrations/*"
+	msgen src/comptoir/locale/en/LC_MESSAGES/django.po -o src/comptoir/locale/en/LC_MESSAGES/django.po
+	cd src/comptoir && ../../$(BIN)/python ../../manage.py compilemessages
+
+clean:
+	rm -rf $(VENV) var

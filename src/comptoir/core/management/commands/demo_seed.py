@@ -1,0 +1,84 @@
+"""Load the demo data of the embedded default and print the demo accounts."""
+
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from comptoir.accounts import selectors, services
+from comptoir.accounts.models import User
+from comptoir.operators.models import Authority
+from comptoir.operators.services import position_appoint
+
+DEMO_PASSWORD = "Demo-Comptoir-2026!"
+
+# Staff people and their position at the demo administration.
+DEMO_AUTHORITY_ROLES = {"officer_demo": "officer", "desk_demo": "service_desk"}
+
+DEMO_PEOPLE = [
+    # username, first, last, language, group, superuser
+    ("admin_demo", "Alix", "Admin", "en", "Administrators", True),
+    ("officer_demo", "Odile", "Douane", "fr", "Customs officers", False),
+    ("desk_demo", "Sami", "Support", "fr", "Service desk", False),
+    ("trader_lu", "Lena", "Schmit", "de", None, False),
+    ("trader_fr", "Marc", "Durand", "fr", None, False),
+    ("forwarder", "Eva", "Jansen", "en", None, False),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo administration's people (idempotent) and print their sign-in names."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        for name in settings.COMPTOIR_STAFF_GROUPS:
+            Group.objects.get_or_create(name=name)
+        authority, _created = Authority.objects.get_or_create(
+            code="DEMO-ADM",
+            defaults={
+                "name": settings.COMPTOIR_ADMINISTRATION_NAME,
+                "country": "FR",
+                "kind": Authority.Kind.NATIONAL_ADMINISTRATION,
+            },
+        )
+        terms = selectors.terms_current()
+        for username, first, last, language, group, superuser in DEMO_PEOPLE:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@demo.comptoir.invalid".replace("_", "."),
+                    "language": language,
+                    "is_staff": superuser,
+                    "is_superuser": superuser,
+                },
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+                EmailAddress.objects.create(
+                    user=user, email=user.email, verified=True, primary=True
+                )
+                if group:
+                    user.groups.add(Group.objects.get(name=group))
+                if terms is not None:
+                    services.terms_accept(user=user, terms=terms, ip=None)
+                if username in DEMO_AUTHORITY_ROLES:
+                    position_appoint(
+                        actor=None,
+                        person=user,
+                        role=DEMO_AUTHORITY_ROLES[username],
+                        authority=authority,
+                    )
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo administration: {authority.name} ({authority.code})")
+        )
+        self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+        for username, first, last, _language, group, _superuser in DEMO_PEOPLE:
+            role = group or "person"
+            note = " - sets up two-factor authentication at first sign-in" if group else ""
+            self.stdout.write(f"  {username:<14} {first} {last} ({role}){note}")

@@ -1,0 +1,164 @@
+"""Write e-mails to the outbox and deliver them from background tasks."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.utils import timezone
+
+from comptoir.notifications.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+def outbox_enqueue(
+    *,
+    to: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    language: str = "",
+    template: str = "",
+) -> OutboxMessage:
+    """Store the message; its delivery task is queued only once the transaction commits."""
+    from comptoir.notifications.tasks import deliver_outbox_message
+
+    message = OutboxMessage.objects.create(
+        to=to,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        language=language,
+        template=template,
+    )
+    message_id = str(message.id)
+    transaction.on_commit(lambda: deliver_outbox_message.enqueue(message_id))
+    return message
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential back-off: base, 2×base, 4×base… capped at six hours."""
+    seconds = settings.COMPTOIR_MAIL_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(seconds, 6 * 3600))
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    """A 5xx answer means the server will never take this message: retrying is pointless."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reason in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    return False
+
+
+def _claim_lease() -> timedelta:
+    """How long a claimed message stays out of other workers' reach while it is being sent."""
+    return timedelta(seconds=max(60, 3 * int(settings.EMAIL_TIMEOUT or 10)))
+
+
+def outbox_deliver(*, message_id: str) -> OutboxMessage | None:
+    """Send one message. Idempotent and race-safe: a message already sent, failed, or not due
+    yet is left alone, and a worker claims the message (counting the attempt) in a short
+    transaction before talking to the SMTP server, outside any transaction. On failure the next
+    attempt is scheduled with exponential back-off, until COMPTOIR_MAIL_MAX_ATTEMPTS or a
+    permanent (5xx) refusal marks it FAILED. Returns the message as it stands."""
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().filter(id=message_id).first()
+        if (
+            message is None
+            or message.status != OutboxMessage.Status.QUEUED
+            or message.next_attempt_at > timezone.now()
+        ):
+            return message
+        message.attempts += 1
+        # Should this worker die mid-send, the message becomes due again after the lease.
+        message.next_attempt_at = timezone.now() + _claim_lease()
+        message.save(update_fields=["attempts", "next_attempt_at"])
+
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to],
+        headers={"Message-ID": message.message_id, "Content-Language": message.language},
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    try:
+        get_connection(fail_silently=False).send_messages([email])
+    except (smtplib.SMTPException, OSError) as exc:
+        return _record_failure(message=message, exc=exc)
+    except Exception as exc:
+        # Not the server's doing (a header that cannot be encoded, a broken backend): trying
+        # again would fail the same way.
+        logger.exception("E-mail %s cannot be sent", message.id)
+        return _record_failure(message=message, exc=exc, permanent=True)
+    with transaction.atomic():
+        message.status = OutboxMessage.Status.SENT
+        message.sent_at = timezone.now()
+        message.last_error = ""
+        message.save(update_fields=["status", "sent_at", "last_error"])
+    return message
+
+
+def _record_failure(
+    *, message: OutboxMessage, exc: BaseException, permanent: bool = False
+) -> OutboxMessage:
+    with transaction.atomic():
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if (
+            permanent
+            or _is_permanent(exc)
+            or message.attempts >= settings.COMPTOIR_MAIL_MAX_ATTEMPTS
+        ):
+            message.status = OutboxMessage.Status.FAILED
+            logger.error(
+                "Giving up on e-mail %s after %s attempt(s): %s",
+                message.id,
+                message.attempts,
+                message.last_error,
+            )
+        else:
+            message.next_attempt_at = timezone.now() + retry_delay(message.attempts)
+            logger.warning(
+                "E-mail %s not delivered (attempt %s), next attempt at %s: %s",
+                message.id,
+                message.attempts,
+                message.next_attempt_at.isoformat(),
+                message.last_error,
+            )
+        message.save(update_fields=["last_error", "status", "next_attempt_at"])
+        if message.status == OutboxMessage.Status.QUEUED:
+            _schedule_retry(message)
+    return message
+
+
+def _schedule_retry(message: OutboxMessage) -> None:
+    from comptoir.notifications.tasks import deliver_outbox_message
+
+    message_id = str(message.id)
+    run_after = message.next_attempt_at
+    transaction.on_commit(
+        lambda: deliver_outbox_message.using(run_after=run_after).enqueue(message_id)
+    )
+
+
+def outbox_requeue_due() -> int:
+    """Queue a delivery task for every queued message whose next attempt is due (a safety net
+    for a task lost before it ran); returns how many."""
+    from comptoir.notifications.tasks import deliver_outbox_message
+
+    due = list(
+        OutboxMessage.objects.filter(
+            status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=timezone.now()
+        ).values_list("id", flat=True)
+    )
+    for message_id in due:
+        deliver_outbox_message.enqueue(str(message_id))
+    return len(due)

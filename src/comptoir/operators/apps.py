@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OperatorsConfig(AppConfig):
+    name = "comptoir.operators"
+    verbose_name = _("Operators and authorities")

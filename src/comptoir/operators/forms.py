@@ -1,0 +1,211 @@
+"""Forms for registering an operator and asking to join one. They check the shape of the input;
+the services decide the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from comptoir.core.identifiers import EoriField
+from comptoir.operators import selectors
+from comptoir.operators.models import Operator, Position, country_validator
+
+
+class _Checkboxes(forms.CheckboxSelectMultiple):
+    """The error summary links to the first box (Django gives the group no id to link to)."""
+
+    def id_for_label(self, id_: str, index: str | None = None) -> str:
+        return super().id_for_label(id_, "0" if index is None else index)
+
+
+class _Radios(forms.RadioSelect):
+    """The error summary links to the first radio (Django gives the group no id to link to)."""
+
+    def id_for_label(self, id_: str, index: str | None = None) -> str:
+        return super().id_for_label(id_, "0" if index is None else index)
+
+
+def _eori_field() -> EoriField:
+    return EoriField(
+        label=_("EORI number"),
+        help_text=_(
+            "The country code followed by up to 15 letters or digits, for example FR123456782."
+        ),
+    )
+
+
+class RegistrationEoriForm(forms.Form):
+    eori = _eori_field()
+
+    #: True when the number belongs to a company already registered: the page then links to
+    #: the join page (the link cannot sit in the error summary, whose entries are links).
+    eori_registered = False
+
+    def clean_eori(self) -> str:
+        eori = self.cleaned_data["eori"]
+        if selectors.operator_eori_registered(eori=eori):
+            self.eori_registered = True
+            raise forms.ValidationError(
+                _(
+                    "A company with this EORI number is already registered or waiting for "
+                    "approval. You cannot register it again: ask to join it instead."
+                ),
+                code="eori_registered",
+            )
+        return eori
+
+
+class RegistrationOperationsForm(forms.Form):
+    operations = forms.MultipleChoiceField(
+        label=_("Which customs operations does the company need?"),
+        help_text=_("Select all that apply."),
+        widget=_Checkboxes,
+        error_messages={
+            "required": _("Select at least one customs operation."),
+            "invalid_choice": _("Select customs operations from the list."),
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        language = (get_language() or "en")[:2]
+        field = self.fields["operations"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [
+            (operation.code, operation.label_in(language))
+            for operation in selectors.operations_catalogue()
+        ]
+
+
+class RegistrationCompanyForm(forms.Form):
+    name = forms.CharField(
+        label=_("Company name"),
+        max_length=200,
+        error_messages={
+            "required": _("Enter the company name."),
+            "max_length": _("Enter a company name of 200 characters or fewer."),
+        },
+    )
+    address_line1 = forms.CharField(
+        label=_("Address line 1"),
+        max_length=200,
+        error_messages={
+            "required": _("Enter the first line of the company's address."),
+            "max_length": _("Enter an address line of 200 characters or fewer."),
+        },
+    )
+    address_line2 = forms.CharField(
+        label=_("Address line 2"),
+        max_length=200,
+        required=False,
+        error_messages={"max_length": _("Enter an address line of 200 characters or fewer.")},
+    )
+    postcode = forms.CharField(
+        label=_("Postcode"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"class": "input input--width-10", "autocomplete": "postal-code"}
+        ),
+        error_messages={
+            "required": _("Enter the company's postcode."),
+            "max_length": _("Enter a postcode of 20 characters or fewer."),
+        },
+    )
+    city = forms.CharField(
+        label=_("Town or city"),
+        max_length=100,
+        error_messages={
+            "required": _("Enter the company's town or city."),
+            "max_length": _("Enter a town or city of 100 characters or fewer."),
+        },
+    )
+    country = forms.CharField(
+        label=_("Country"),
+        help_text=_("The two-letter country code (ISO 3166), for example FR."),
+        max_length=2,
+        widget=forms.TextInput(attrs={"class": "input input--width-2", "autocomplete": "off"}),
+        error_messages={
+            "required": _("Enter the company's country as a two-letter code, for example FR."),
+            "max_length": _("Enter a two-letter country code (ISO 3166), for example FR."),
+        },
+    )
+    phone = forms.CharField(
+        label=_("Company phone number"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        error_messages={
+            "required": _("Enter the company's phone number."),
+            "max_length": _("Enter a phone number of 32 characters or fewer."),
+        },
+    )
+    email = forms.EmailField(
+        label=_("Company email address"),
+        max_length=254,
+        error_messages={
+            "required": _("Enter the company's email address."),
+            "invalid": _("Enter an email address in the correct format, like name@example.com."),
+        },
+    )
+
+    def clean_country(self) -> str:
+        country = self.cleaned_data["country"].strip().upper()
+        country_validator(country)
+        return country
+
+
+class RegistrationContactForm(forms.Form):
+    """How customs reach the legal representative about this registration."""
+
+    contact_phone = forms.CharField(
+        label=_("Your phone number"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        error_messages={
+            "required": _("Enter your phone number."),
+            "max_length": _("Enter a phone number of 32 characters or fewer."),
+        },
+    )
+    contact_email = forms.EmailField(
+        label=_("Your email address"),
+        max_length=254,
+        error_messages={
+            "required": _("Enter your email address."),
+            "invalid": _("Enter an email address in the correct format, like name@example.com."),
+        },
+    )
+
+
+class JoinForm(forms.Form):
+    eori = _eori_field()
+    role = forms.ChoiceField(
+        label=_("Which role do you ask for?"),
+        choices=[
+            (Position.Role.EMPLOYEE, Position.Role.EMPLOYEE.label),
+            (Position.Role.MANAGER, Position.Role.MANAGER.label),
+        ],
+        initial=Position.Role.EMPLOYEE,
+        widget=_Radios,
+        error_messages={
+            "required": _("Choose the role you ask for: manager or employee."),
+            "invalid_choice": _("Choose the role you ask for: manager or employee."),
+        },
+    )
+
+    operator: Operator | None = None
+
+    def clean_eori(self) -> str:
+        eori = self.cleaned_data["eori"]
+        operator = selectors.operator_active_by_eori(eori=eori)
+        if operator is None:
+            raise forms.ValidationError(
+                _(
+                    "No active company is registered with this EORI number. Check the number, "
+                    "or ask the company's legal representative to register the company first."
+                ),
+                code="eori_unknown",
+            )
+        self.operator = operator
+        return eori

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from comptoir.accounts.models import User
+from comptoir.audit.services import audit_verify
+from comptoir.operators.models import Position
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_data_loads_twice_and_prints_the_accounts(capsys):
+    call_command("demo_seed")
+    call_command("demo_seed")
+    out = capsys.readouterr().out
+    assert "officer_demo" in out and "Demo-Comptoir-2026!" in out
+    assert (
+        User.objects.filter(username__in=["officer_demo", "desk_demo", "admin_demo"]).count() == 3
+    )
+    roles = set(Position.objects.values_list("person__username", "role", "status"))
+    assert roles == {("officer_demo", "officer", "valid"), ("desk_demo", "service_desk", "valid")}
+    officer = User.objects.get(username="officer_demo")
+    officer.groups.clear()
+    assert officer.is_portal_staff  # through the position alone
+    assert audit_verify() is None
