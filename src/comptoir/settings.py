@@ -364,6 +364,15 @@ SOCIALACCOUNT_PROVIDERS = {
 COMPTOIR_ADMINISTRATION_NAME = env("COMPTOIR_ADMINISTRATION_NAME", "Demo customs administration")
 COMPTOIR_STAFF_GROUPS = ["Customs officers", "Service desk", "Administrators"]
 COMPTOIR_REQUEST_EXPIRY_DAYS = int(env("COMPTOIR_REQUEST_EXPIRY_DAYS", "30") or 30)
+# Invitation links to join an operator stay usable this many days, once.
+COMPTOIR_INVITATION_DAYS = int(env("COMPTOIR_INVITATION_DAYS", "7") or 7)
+# Countries where a person who proves a national company number is attached at once (as an
+# employee) instead of asking the operator's managers; e.g. "FR,BE". Empty: always a join request.
+COMPTOIR_DIRECT_ATTACH_COUNTRIES = [
+    code.upper() for code in env_list("COMPTOIR_DIRECT_ATTACH_COUNTRIES", "")
+]
+# A deleted professional space is kept this many days before a task purges it.
+COMPTOIR_SPACE_RETENTION_DAYS = int(env("COMPTOIR_SPACE_RETENTION_DAYS", "30") or 30)
 # Optional check of EORI numbers against the EU validation service (docs/eori.md); empty = off.
 COMPTOIR_EORI_SERVICE_URL = env("COMPTOIR_EORI_SERVICE_URL", "") or ""
 COMPTOIR_EORI_SERVICE_TIMEOUT = float(env("COMPTOIR_EORI_SERVICE_TIMEOUT", "5") or 5)

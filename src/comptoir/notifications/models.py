@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -43,3 +44,42 @@ class OutboxMessage(models.Model):
     @property
     def message_id(self) -> str:
         return f"<{self.id}@comptoir>"
+
+
+class Notice(models.Model):
+    """An in-app notice for one person, written in their language in the same transaction as the
+    state change it tells about. An operator's notices also show in its professional space."""
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notices",
+    )
+    operator = models.ForeignKey(
+        "operators.Operator",
+        verbose_name=_("operator"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notices",
+    )
+    topic = models.CharField(_("topic"), max_length=120)
+    title = models.CharField(_("title"), max_length=255)
+    body = models.TextField(_("text"), blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["operator", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -44,6 +46,17 @@ class Operator(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     modified_at = models.DateTimeField(_("modified"), auto_now=True)
+    # A space merged into another one is closed and its pages redirect to the one kept.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+    )
+    # Soft delete of the professional space: closed now, purged after the retention period.
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -266,3 +279,51 @@ class OperatorOperation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operator} · {self.operation}"
+
+
+class Invitation(models.Model):
+    """An e-mailed invitation to join an operator with a role. The link's token is kept only as
+    its SHA-256 digest; it works once, until it expires or a manager revokes it."""
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="invitations"
+    )
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=30, choices=Position.Role.choices)
+    token_digest = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("accepted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["manager", "employee"]), name="invitation_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="invitation_accepted_or_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.operator}"
