@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +22,7 @@ from comptoir.accounts.models import User
 from comptoir.approvals.handlers import Submission, deciders, handler_for
 from comptoir.approvals.models import Request, RequestCounter, RequestEvent
 from comptoir.audit.services import audit_record
-from comptoir.notifications.services import outbox_enqueue
+from comptoir.notifications.services import notice_create, outbox_enqueue
 from comptoir.operators import services as operators
 from comptoir.operators.models import Authority, Operator, Position
 
@@ -399,11 +400,24 @@ def requests_expire_due(*, now: datetime | None = None) -> int:
 # --- Notices ------------------------------------------------------------------------------------
 
 
+# Where each notice leads: deciders to the request's page in their queue, the requester to the
+# list of their own requests (where the decision and its reason show).
+_NOTICE_LINKS: dict[str, tuple[str, bool]] = {
+    "submitted": ("approvals:detail", True),
+    "decided": ("operators:requests", False),
+}
+
+
+def _notice_link(*, template: str, request: Request) -> str:
+    url_name, with_id = _NOTICE_LINKS[template]
+    return reverse(url_name, kwargs={"public_id": request.public_id} if with_id else None)
+
+
 def _notify(*, recipients: Iterable[User], template: str, request: Request) -> None:
-    """One e-mail per recipient, in their language, written to the outbox in this transaction."""
+    """Tell each recipient, in their language, in this transaction: an in-app notice for
+    everyone, and an e-mail written to the outbox for those with an address."""
+    link = _notice_link(template=template, request=request)
     for person in recipients:
-        if not person.email:
-            continue
         language = person.language or settings.LANGUAGE_CODE
         with translation.override(language):
             context = {
@@ -414,8 +428,21 @@ def _notify(*, recipients: Iterable[User], template: str, request: Request) -> N
                 "operator": request.operator,
                 "authority": request.authority,
             }
-            subject = render_to_string(f"approvals/email/{template}_subject.txt", context)
-            body = render_to_string(f"approvals/email/{template}_body.txt", context)
+            notice_title = render_to_string(f"approvals/notice/{template}_title.txt", context)
+            notice_body = render_to_string(f"approvals/notice/{template}_body.txt", context)
+            if person.email:
+                subject = render_to_string(f"approvals/email/{template}_subject.txt", context)
+                body = render_to_string(f"approvals/email/{template}_body.txt", context)
+        notice_create(
+            recipient=person,
+            topic=f"request.{request.status}",
+            title=notice_title,
+            body=notice_body,
+            link=link,
+            operator=request.operator,
+        )
+        if not person.email:
+            continue
         outbox_enqueue(
             to=person.email,
             subject=" ".join(subject.split()),

@@ -2,20 +2,49 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import QuerySet
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from comptoir.accounts.models import User
 from comptoir.notifications.models import Notice
 
 
-def notices_for_person(*, person: User, operator_id: int | None = None) -> QuerySet[Notice]:
+def notices_for_person(
+    *, person: User, operator_id: int | None = None, unread_only: bool = False
+) -> QuerySet[Notice]:
     """The person's own notices, newest first; with operator_id, only those about that operator
-    (the messages of its professional space as this person sees them)."""
+    (the messages of its professional space as this person sees them); with unread_only, only
+    those not read yet."""
     notices = Notice.objects.filter(recipient=person)
     if operator_id is not None:
         notices = notices.filter(operator_id=operator_id)
+    if unread_only:
+        notices = notices.filter(read_at__isnull=True)
     return notices.order_by("-created_at", "-pk")
 
 
 def notices_unread_count(*, person: User) -> int:
     return Notice.objects.filter(recipient=person, read_at__isnull=True).count()
+
+
+def notice_for_person(*, person: User, public_id: uuid.UUID | str) -> Notice:
+    """One of the person's own notices; Notice.DoesNotExist (a 404) for anyone else's, or for
+    an id that is not one."""
+    try:
+        notice_uuid = uuid.UUID(str(public_id))
+    except ValueError:
+        raise Notice.DoesNotExist from None
+    return Notice.objects.get(recipient=person, public_id=notice_uuid)
+
+
+def notice_link_is_safe(link: str) -> bool:
+    """A notice may only lead to a page of the portal: a path starting with one slash (no other
+    host, no scheme, no protocol-relative //host)."""
+    return (
+        link.startswith("/")
+        and not link.startswith("//")
+        and "\\" not in link
+        and url_has_allowed_host_and_scheme(link, allowed_hosts=None)
+    )

@@ -1,17 +1,27 @@
-"""Write e-mails to the outbox and deliver them from background tasks."""
+"""Write e-mails to the outbox and deliver them from background tasks; write in-app notices and
+mark them read."""
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from comptoir.notifications.models import OutboxMessage
+from comptoir.notifications.models import Notice, OutboxMessage
+from comptoir.notifications.selectors import notice_for_person, notice_link_is_safe
+
+if TYPE_CHECKING:
+    from comptoir.accounts.models import User
+    from comptoir.operators.models import Operator
 
 logger = logging.getLogger(__name__)
 
@@ -162,3 +172,68 @@ def outbox_requeue_due() -> int:
     for message_id in due:
         deliver_outbox_message.enqueue(str(message_id))
     return len(due)
+
+
+# --- In-app notices -----------------------------------------------------------------------------
+
+TOPIC_MAX = Notice._meta.get_field("topic").max_length or 120
+TITLE_MAX = Notice._meta.get_field("title").max_length or 255
+LINK_MAX = Notice._meta.get_field("link").max_length or 300
+
+
+def notice_create(
+    *,
+    recipient: User,
+    topic: str,
+    title: str,
+    body: str = "",
+    link: str = "",
+    operator: Operator | None = None,
+) -> Notice:
+    """Store one notice for the recipient. Called inside the caller's transaction (the notice
+    commits with the state change it tells about, or not at all); the title and body are already
+    in the recipient's language. The link is a path inside the portal, never another site."""
+    topic = (topic or "").strip()
+    title = " ".join((title or "").split())
+    link = (link or "").strip()
+    errors: dict[str, str] = {}
+    if not topic or len(topic) > TOPIC_MAX:
+        errors["topic"] = str(
+            _("Enter a topic of %(max)s characters or fewer.") % {"max": TOPIC_MAX}
+        )
+    if not title:
+        errors["title"] = str(_("Enter the title of the notice."))
+    elif len(title) > TITLE_MAX:
+        # A long subject line is cut rather than lost: the body carries the details.
+        title = title[: TITLE_MAX - 1].rstrip() + "…"
+    if link and (len(link) > LINK_MAX or not notice_link_is_safe(link)):
+        errors["link"] = str(_("Enter a link to a page of the portal, starting with a single /."))
+    if errors:
+        raise ValidationError(errors)
+    return Notice.objects.create(
+        recipient=recipient,
+        operator=operator,
+        topic=topic,
+        title=title,
+        body=(body or "").strip(),
+        link=link,
+    )
+
+
+def notice_mark_read(*, person: User, notice_id: uuid.UUID | str) -> Notice:
+    """Mark one of the person's own notices read. Idempotent: a notice read before keeps the
+    time it was first read. Notice.DoesNotExist (a 404) for anyone else's notice."""
+    notice = notice_for_person(person=person, public_id=notice_id)
+    if notice.read_at is None:
+        now = timezone.now()
+        # Conditional: of two concurrent clicks, the first time read wins.
+        Notice.objects.filter(pk=notice.pk, read_at__isnull=True).update(read_at=now)
+        notice.refresh_from_db(fields=["read_at"])
+    return notice
+
+
+def notices_mark_all_read(*, person: User) -> int:
+    """Mark every unread notice of the person read; returns how many were unread."""
+    return Notice.objects.filter(recipient=person, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

@@ -1,11 +1,25 @@
 from __future__ import annotations
 
+import uuid
+
+from django import forms
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_POST
 
-from comptoir.notifications.models import OutboxMessage
+from comptoir.accounts.views import AuthenticatedRequest
+from comptoir.notifications import selectors, services
+from comptoir.notifications.models import Notice, OutboxMessage
+
+PAGE_SIZE = 20
 
 
 def _debug_only() -> None:
@@ -24,3 +38,90 @@ def dev_outbox_message(request: HttpRequest, message_id: str) -> HttpResponse:
     _debug_only()
     message = get_object_or_404(OutboxMessage, id=message_id)
     return render(request, "notifications/dev_outbox_message.html", {"message": message})
+
+
+# --- In-app notices -----------------------------------------------------------------------------
+
+
+class NoticeFilterForm(forms.Form):
+    """Sent with GET; without it, every notice."""
+
+    unread = forms.BooleanField(label=gettext_lazy("Show unread notices only"), required=False)
+
+
+def _back_to_list(request: AuthenticatedRequest) -> HttpResponse:
+    """Back to the list as it was (filter, page), when the form says where that was."""
+    list_url = reverse("notifications:notices")
+    candidate = request.POST.get("next", "")
+    if candidate.startswith(list_url) and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(candidate)
+    return redirect(list_url)
+
+
+def _own(request: AuthenticatedRequest, public_id: uuid.UUID) -> Notice:
+    try:
+        return selectors.notice_for_person(person=request.user, public_id=public_id)
+    except Notice.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+@require_GET
+def notices(request: AuthenticatedRequest) -> HttpResponse:
+    """The person's notices, newest first, unread ones marked; filter and paging."""
+    form = NoticeFilterForm(request.GET)
+    unread_only = form.is_valid() and form.cleaned_data["unread"]
+    rows = selectors.notices_for_person(person=request.user, unread_only=unread_only)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "notifications/notices.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "unread_only": unread_only,
+            "unread_count": selectors.notices_unread_count(person=request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def notice_open(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Mark the notice read and go where it leads (back to the list when it leads nowhere)."""
+    notice = services.notice_mark_read(
+        person=request.user, notice_id=_own(request, public_id).public_id
+    )
+    if notice.link and selectors.notice_link_is_safe(notice.link):
+        return redirect(notice.link)
+    return _back_to_list(request)
+
+
+@login_required
+@require_POST
+def notice_read(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
+    notice = services.notice_mark_read(
+        person=request.user, notice_id=_own(request, public_id).public_id
+    )
+    messages.success(request, _("Notice “%(title)s” marked as read.") % {"title": notice.title})
+    return _back_to_list(request)
+
+
+@login_required
+@require_POST
+def notices_read_all(request: AuthenticatedRequest) -> HttpResponse:
+    count = services.notices_mark_all_read(person=request.user)
+    if count:
+        messages.success(
+            request,
+            ngettext("%(count)s notice marked as read.", "%(count)s notices marked as read.", count)
+            % {"count": count},
+        )
+    else:
+        messages.info(request, _("You have no unread notices."))
+    return _back_to_list(request)
