@@ -18,6 +18,7 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import strip_tags
 from django.utils.timesince import timeuntil
@@ -30,6 +31,9 @@ from comptoir.notifications.services import outbox_enqueue
 # Where the "check your email" page finds the address the link went to (see
 # templates/account/verification_sent.html).
 VERIFICATION_EMAIL_SESSION_KEY = "comptoir_verification_email"
+# Set by the invitation page for a visitor who opened an invitation before signing in (or before
+# creating an account): after sign-in they are taken back to it.
+PENDING_INVITATION_SESSION_KEY = "invitation_pending_token"
 
 
 def _recipient_language(email: str) -> str:
@@ -166,6 +170,11 @@ class AccountAdapter(DefaultAccountAdapter):
         audit_record(action="login.succeeded", actor=user, subject=user)
         if user.language:
             translation.activate(user.language)
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        if request.session.get(PENDING_INVITATION_SESSION_KEY):
+            return reverse("invitations:pending")
+        return super().get_login_redirect_url(request)
 
     def logout(self, request: HttpRequest) -> None:
         user = request.user if request.user.is_authenticated else None
