@@ -140,6 +140,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "comptoir.core.context_processors.portal",
+                "comptoir.notifications.context_processors.notices",
+                "comptoir.approvals.context_processors.approvals",
             ],
         },
     },
@@ -362,6 +364,8 @@ SOCIALACCOUNT_PROVIDERS = {
 
 # --- Portal
 COMPTOIR_ADMINISTRATION_NAME = env("COMPTOIR_ADMINISTRATION_NAME", "Demo customs administration")
+# The portal's address as people reach it, for links in e-mails sent by background work.
+COMPTOIR_BASE_URL = (env("COMPTOIR_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 COMPTOIR_STAFF_GROUPS = ["Customs officers", "Service desk", "Administrators"]
 COMPTOIR_REQUEST_EXPIRY_DAYS = int(env("COMPTOIR_REQUEST_EXPIRY_DAYS", "30") or 30)
 # Invitation links to join an operator stay usable this many days, once.

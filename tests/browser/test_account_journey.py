@@ -5,11 +5,7 @@ in, accept new terms of use, turn on TOTP, sign out, sign in again with a one-ti
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import re
-import struct
-import time
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -19,6 +15,10 @@ from allauth.mfa.totp.internal.auth import TOTP
 from comptoir.accounts import selectors
 from comptoir.accounts.models import TermsVersion, User
 from comptoir.accounts.services import terms_accept, terms_publish
+from tests.browser.totp import totp
+from tests.browser.totp import wait_for_room_in_window as _wait_for_room_in_window
+from tests.browser.totp import wait_for_window_after as _wait_for_window_after
+from tests.browser.totp import window as _window
 from tests.mail import run_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,40 +26,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 USERNAME = "ada_lovelace"
 EMAIL = "ada@example.test"
 PASSWORD = "Analytical-Engine-1843!"
-TOTP_PERIOD = 30
-
-
-def totp(secret: str, at: float | None = None) -> str:
-    """RFC 6238 (HMAC-SHA1, 30 s, 6 digits), the way authenticator apps compute it."""
-    counter = int((time.time() if at is None else at) // TOTP_PERIOD)
-    key = base64.b32decode(secret.replace(" ", "").upper())
-    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 10**6:06d}"
 
 
 def test_totp_matches_the_rfc_6238_test_vector():
     # RFC 6238 appendix B, SHA-1 secret "12345678901234567890", T = 59 s -> 94287082 (8 digits).
     secret = base64.b32encode(b"12345678901234567890").decode()
     assert totp(secret, at=59) == "287082"
-
-
-def _window() -> int:
-    return int(time.time() // TOTP_PERIOD)
-
-
-def _wait_for_window_after(window: int) -> None:
-    """allauth accepts only the current 30 s window (MFA_TOTP_TOLERANCE = 0)."""
-    while _window() <= window:
-        time.sleep(0.2)
-
-
-def _wait_for_room_in_window(seconds: float) -> None:
-    """Make sure the code typed now stays valid for `seconds` more."""
-    remaining = TOTP_PERIOD - time.time() % TOTP_PERIOD
-    if remaining < seconds:
-        time.sleep(remaining + 0.1)
 
 
 def _publish_terms(version: str) -> TermsVersion:

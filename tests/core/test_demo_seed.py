@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from comptoir.accounts.models import User
 from comptoir.audit.services import audit_verify
-from comptoir.operators.models import Position
+from comptoir.operators.models import Operator, Position
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,19 @@ def test_demo_data_loads_twice_and_prints_the_accounts(capsys):
         User.objects.filter(username__in=["officer_demo", "desk_demo", "admin_demo"]).count() == 3
     )
     roles = set(Position.objects.values_list("person__username", "role", "status"))
-    assert roles == {("officer_demo", "officer", "valid"), ("desk_demo", "service_desk", "valid")}
+    assert roles == {
+        ("officer_demo", "officer", "valid"),
+        ("desk_demo", "service_desk", "valid"),
+        ("trader_fr", "legal_representative", "valid"),
+    }
+    company = Operator.objects.get(eori="FR732829320")
+    assert company.status == Operator.Status.ACTIVE
+    assert sorted(
+        company.operation_grants.filter(revoked_at__isnull=True).values_list(
+            "operation__code", flat=True
+        )
+    ) == ["IMPORT", "TRANSIT"]
+    assert "Transports Durand SA" in out
     officer = User.objects.get(username="officer_demo")
     officer.groups.clear()
     assert officer.is_portal_staff  # through the position alone

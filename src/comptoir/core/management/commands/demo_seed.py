@@ -10,13 +10,27 @@ from django.db import transaction
 
 from comptoir.accounts import selectors, services
 from comptoir.accounts.models import User
-from comptoir.operators.models import Authority
-from comptoir.operators.services import position_appoint
+from comptoir.operators.models import Authority, CustomsOperation, Operator, Position
+from comptoir.operators.services import operation_grant, position_appoint
 
 DEMO_PASSWORD = "Demo-Comptoir-2026!"
 
 # Staff people and their position at the demo administration.
 DEMO_AUTHORITY_ROLES = {"officer_demo": "officer", "desk_demo": "service_desk"}
+
+# A registered company, so that joining, inviting and changing operations can be tried at once.
+DEMO_OPERATOR = {
+    "eori": "FR732829320",
+    "name": "Transports Durand SA",
+    "country": "FR",
+    "address_line1": "12 quai de la Douane",
+    "postcode": "76600",
+    "city": "Le Havre",
+    "phone": "+33 2 35 00 00 00",
+    "email": "contact@durand.demo.comptoir.invalid",
+}
+DEMO_OPERATOR_ROLES = {"trader_fr": Position.Role.LEGAL_REPRESENTATIVE}
+DEMO_OPERATOR_OPERATIONS = ("IMPORT", "TRANSIT")
 
 DEMO_PEOPLE = [
     # username, first, last, language, group, superuser
@@ -44,6 +58,13 @@ class Command(BaseCommand):
                 "kind": Authority.Kind.NATIONAL_ADMINISTRATION,
             },
         )
+        operator, operator_created = Operator.objects.get_or_create(
+            eori=DEMO_OPERATOR["eori"],
+            defaults={**DEMO_OPERATOR, "status": Operator.Status.ACTIVE},
+        )
+        if operator_created:
+            for operation in CustomsOperation.objects.filter(code__in=DEMO_OPERATOR_OPERATIONS):
+                operation_grant(actor=None, operator=operator, operation=operation)
         terms = selectors.terms_current()
         for username, first, last, language, group, superuser in DEMO_PEOPLE:
             user, created = User.objects.get_or_create(
@@ -67,6 +88,13 @@ class Command(BaseCommand):
                     user.groups.add(Group.objects.get(name=group))
                 if terms is not None:
                     services.terms_accept(user=user, terms=terms, ip=None)
+                if username in DEMO_OPERATOR_ROLES:
+                    position_appoint(
+                        actor=None,
+                        person=user,
+                        role=DEMO_OPERATOR_ROLES[username],
+                        operator=operator,
+                    )
                 if username in DEMO_AUTHORITY_ROLES:
                     position_appoint(
                         actor=None,
@@ -77,8 +105,13 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Demo administration: {authority.name} ({authority.code})")
         )
+        self.stdout.write(f"Demo company: {operator.name} (EORI {operator.eori})")
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
         for username, first, last, _language, group, _superuser in DEMO_PEOPLE:
-            role = group or "person"
+            role = group or (
+                "legal representative of the demo company"
+                if username in DEMO_OPERATOR_ROLES
+                else "person"
+            )
             note = " - sets up two-factor authentication at first sign-in" if group else ""
             self.stdout.write(f"  {username:<14} {first} {last} ({role}){note}")
