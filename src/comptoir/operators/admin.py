@@ -39,10 +39,11 @@ class AuditedAdmin(admin.ModelAdmin):
 @admin.register(Operator)
 class OperatorAdmin(AuditedAdmin):
     audit_name = "operator"
-    list_display = ("name", "eori", "country", "status", "created_at")
+    list_display = ("name", "eori", "country", "status", "created_at", "deleted_at")
     list_filter = ("status", "country")
     search_fields = ("name", "eori", "national_id")
-    readonly_fields = ("created_at", "modified_at")
+    # Merges and deletions go through their services (audited, with their effects), not here.
+    readonly_fields = ("created_at", "modified_at", "merged_into", "deleted_at")
 
 
 @admin.register(Authority)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
@@ -17,10 +18,12 @@ from pydantic import field_validator
 from comptoir.accounts.models import User
 from comptoir.approvals import selectors as approval_selectors
 from comptoir.approvals import services as approvals
+from comptoir.approvals import spaces
 from comptoir.approvals.models import Request
 from comptoir.core.identifiers import eori_validate
 from comptoir.operators import selectors
-from comptoir.operators.models import Operator, Position
+from comptoir.operators import services as operator_services
+from comptoir.operators.models import Operator, OperatorOperation, Position
 
 router = Router(tags=["operators"])
 
@@ -216,13 +219,11 @@ def operator_registration(request: ApiRequest, payload: RegistrationIn):
 @router.get(
     "/operators/{operator_id}",
     response={200: OperatorOut, **_REFUSALS, 404: Error},
-    summary="One of the caller's operators",
+    summary="One of the caller's operators (a merged space answers the one kept)",
 )
 def operator_detail(request: ApiRequest, operator_id: int):
-    try:
-        return selectors.operator_for_person(person=request.auth, operator_id=operator_id)
-    except Operator.DoesNotExist as exc:
-        raise HttpError(404, "Not Found") from exc
+    operator, _acting = _space(request, operator_id)
+    return operator
 
 
 @router.post(
@@ -272,3 +273,354 @@ def request_withdraw(request: ApiRequest, request_id: str):
     except (approvals.RequestAlreadyDecided, approvals.RequestExpired) as exc:
         return Status(409, {"detail": str(exc.message), "code": "request_closed"})
     return _request_out(withdrawn)
+
+
+# --- Professional spaces ------------------------------------------------------------------------
+
+
+class MemberOut(Schema):
+    position_id: int
+    person_id: int
+    username: str
+    name: str
+    role: str
+    role_label: str
+    status: str
+    status_label: str
+    since: datetime | None
+    until: datetime | None
+
+
+class PositionOut(Schema):
+    id: int
+    operator_id: int | None
+    operator_name: str | None
+    authority_code: str | None
+    authority_name: str | None
+    role: str
+    role_label: str
+    status: str
+    status_label: str
+    since: datetime | None
+    until: datetime | None
+
+
+class OperationOut(Schema):
+    code: str
+    label: str
+    granted_at: datetime
+    granted_by: str | None
+    granted_by_request: str | None = Field(
+        None, description="Reference of the request that granted it, if any."
+    )
+
+
+class GrantOut(OperationOut):
+    revoked_at: datetime | None
+    revoked_by: str | None
+    revoked_by_request: str | None = Field(
+        None, description="Reference of the request that revoked it, if any."
+    )
+
+
+class RoleIn(Schema):
+    role: str
+
+    @field_validator("role")
+    @classmethod
+    def _check_role(cls, value: str) -> str:
+        if value not in (Position.Role.MANAGER, Position.Role.EMPLOYEE):
+            raise ValueError(_("Choose the new role: manager or employee."))
+        return value
+
+
+class OperationChangeIn(Schema):
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+
+
+class TransferIn(Schema):
+    to_person: int
+
+
+class MergeIn(Schema):
+    other_operator_id: int
+
+
+def _space(
+    request: ApiRequest, operator_id: int, *, administrator: bool = False
+) -> tuple[Operator, Position | None]:
+    """The caller's space (a merged one resolves to the one kept); 404 outside their scope."""
+    try:
+        operator = selectors.space_for_person(
+            person=request.auth, operator_id=operator_id, administrator=administrator
+        )
+    except Operator.DoesNotExist as exc:
+        raise HttpError(404, "Not Found") from exc
+    return operator, selectors.space_position_of(person=request.auth, operator=operator)
+
+
+def _forbidden(message: object) -> Status:
+    return Status(403, {"detail": str(message), "code": "not_allowed"})
+
+
+def _suspended() -> Status:
+    return _forbidden(_("Your position in this company is suspended."))
+
+
+def _name(person: User | None) -> str | None:
+    if person is None:
+        return None
+    return person.get_full_name() or person.username
+
+
+def _member_out(position: Position) -> dict[str, Any]:
+    return {
+        "position_id": position.pk,
+        "person_id": position.person_id,
+        "username": position.person.username,
+        "name": _name(position.person),
+        "role": position.role,
+        "role_label": str(position.get_role_display()),
+        "status": position.status,
+        "status_label": str(position.get_status_display()),
+        "since": position.since,
+        "until": position.until,
+    }
+
+
+def _grant_out(grant: OperatorOperation, references: dict[Any, str]) -> dict[str, Any]:
+    language = (get_language() or "en")[:2]
+    return {
+        "code": grant.operation.code,
+        "label": grant.operation.label_in(language),
+        "granted_at": grant.granted_at,
+        "granted_by": _name(grant.granted_by),
+        "granted_by_request": references.get(grant.granted_by_request),
+        "revoked_at": grant.revoked_at,
+        "revoked_by": _name(grant.revoked_by),
+        "revoked_by_request": references.get(grant.revoked_by_request),
+    }
+
+
+def _grants_out(grants: list[OperatorOperation]) -> list[dict[str, Any]]:
+    references = spaces.request_references(
+        public_ids=[g.granted_by_request for g in grants] + [g.revoked_by_request for g in grants]
+    )
+    return [_grant_out(grant, references) for grant in grants]
+
+
+_SPACE = {**_REFUSALS, 404: Error}
+
+
+@router.get(
+    "/positions",
+    response={200: list[PositionOut], **_REFUSALS},
+    summary="The caller's own positions, in every status, newest first",
+)
+def positions_list(request: ApiRequest):
+    return [
+        {
+            "id": position.pk,
+            "operator_id": position.operator_id,
+            "operator_name": position.operator.name if position.operator else None,
+            "authority_code": position.authority.code if position.authority else None,
+            "authority_name": position.authority.name if position.authority else None,
+            "role": position.role,
+            "role_label": str(position.get_role_display()),
+            "status": position.status,
+            "status_label": str(position.get_status_display()),
+            "since": position.since,
+            "until": position.until,
+        }
+        for position in selectors.positions_for_person(person=request.auth)
+    ]
+
+
+@router.get(
+    "/operators/{operator_id}/members",
+    response={200: list[MemberOut], **_SPACE},
+    summary="The operator's members (legal representative and managers: requests too)",
+)
+def members_list(request: ApiRequest, operator_id: int):
+    operator, acting = _space(request, operator_id)
+    if acting is None or acting.status != Position.Status.VALID:
+        return _suspended()
+    return [
+        _member_out(position)
+        for position in selectors.space_members(operator=operator, viewer=acting)
+    ]
+
+
+def _member_action(
+    request: ApiRequest, operator_id: int, position_id: int, action: Any, **kwargs: Any
+):
+    operator, _acting = _space(request, operator_id)
+    try:
+        position = selectors.space_member(operator=operator, position_id=position_id)
+    except Position.DoesNotExist as exc:
+        raise HttpError(404, "Not Found") from exc
+    try:
+        changed = action(actor=request.auth, position=position, **kwargs)
+    except operator_services.NotAllowed as exc:
+        return _forbidden(exc.message)
+    return _member_out(changed)
+
+
+@router.post(
+    "/operators/{operator_id}/members/{position_id}/role",
+    response={200: MemberOut, **_SPACE},
+    summary="Move a member between manager and employee (answers the new position)",
+)
+def member_role(request: ApiRequest, operator_id: int, position_id: int, payload: RoleIn):
+    return _member_action(
+        request,
+        operator_id,
+        position_id,
+        operator_services.position_role_change,
+        role=payload.role,
+    )
+
+
+@router.post(
+    "/operators/{operator_id}/members/{position_id}/suspend",
+    response={200: MemberOut, **_SPACE},
+    summary="Suspend a member's valid position",
+)
+def member_suspend(request: ApiRequest, operator_id: int, position_id: int):
+    return _member_action(
+        request, operator_id, position_id, operator_services.position_member_suspend
+    )
+
+
+@router.post(
+    "/operators/{operator_id}/members/{position_id}/reinstate",
+    response={200: MemberOut, **_SPACE},
+    summary="Reinstate a member's suspended position",
+)
+def member_reinstate(request: ApiRequest, operator_id: int, position_id: int):
+    return _member_action(
+        request, operator_id, position_id, operator_services.position_member_reinstate
+    )
+
+
+@router.post(
+    "/operators/{operator_id}/members/{position_id}/end",
+    response={200: MemberOut, **_SPACE},
+    summary="End a member's position",
+)
+def member_end(request: ApiRequest, operator_id: int, position_id: int):
+    return _member_action(request, operator_id, position_id, operator_services.position_member_end)
+
+
+@router.post(
+    "/operators/{operator_id}/leave",
+    response={200: list[MemberOut], **_SPACE},
+    summary="End the caller's own positions in the operator (not the legal representative's)",
+)
+def leave(request: ApiRequest, operator_id: int):
+    operator, _acting = _space(request, operator_id)
+    try:
+        ended = operator_services.position_leave(actor=request.auth, operator=operator)
+    except operator_services.NotAllowed as exc:
+        return _forbidden(exc.message)
+    return [_member_out(position) for position in ended]
+
+
+@router.get(
+    "/operators/{operator_id}/operations",
+    response={200: list[OperationOut], **_SPACE},
+    summary="The customs operations the operator holds now",
+)
+def operations_current(request: ApiRequest, operator_id: int):
+    operator, acting = _space(request, operator_id)
+    if acting is None or acting.status != Position.Status.VALID:
+        return _suspended()
+    return _grants_out(list(selectors.operations_current(operator=operator)))
+
+
+@router.get(
+    "/operators/{operator_id}/operations/history",
+    response={200: list[GrantOut], **_SPACE},
+    summary="Every customs operation granted to the operator, current or revoked, oldest first",
+)
+def operations_history(request: ApiRequest, operator_id: int):
+    operator, acting = _space(request, operator_id)
+    if acting is None or acting.status != Position.Status.VALID:
+        return _suspended()
+    return _grants_out(list(selectors.operation_history(operator=operator)))
+
+
+@router.post(
+    "/operators/{operator_id}/operation-changes",
+    response={201: RequestOut, **_SPACE},
+    summary="Ask customs to add or remove operations (legal representative; one at a time)",
+)
+def operation_change(request: ApiRequest, operator_id: int, payload: OperationChangeIn):
+    operator, _acting = _space(request, operator_id)
+    try:
+        submitted = spaces.space_operation_change_submit(
+            actor=request.auth, operator=operator, add=payload.add, remove=payload.remove
+        )
+    except operator_services.NotAllowed as exc:
+        return _forbidden(exc.message)
+    return Status(201, _request_out(submitted))
+
+
+@router.post(
+    "/operators/{operator_id}/transfer",
+    response={201: RequestOut, **_SPACE},
+    summary="Ask customs to transfer the legal representation to a valid member",
+)
+def transfer(request: ApiRequest, operator_id: int, payload: TransferIn):
+    operator, _acting = _space(request, operator_id)
+    try:
+        submitted = spaces.space_transfer_submit(
+            actor=request.auth, operator=operator, to_person_id=payload.to_person
+        )
+    except operator_services.NotAllowed as exc:
+        return _forbidden(exc.message)
+    return Status(201, _request_out(submitted))
+
+
+@router.post(
+    "/operators/{operator_id}/merge",
+    response={200: OperatorOut, **_SPACE},
+    summary="Merge another space of the same company into this one (answers the one kept)",
+)
+def merge(request: ApiRequest, operator_id: int, payload: MergeIn):
+    operator, _acting = _space(request, operator_id, administrator=True)
+    try:
+        other = selectors.space_for_person(
+            person=request.auth, operator_id=payload.other_operator_id, administrator=True
+        )
+    except Operator.DoesNotExist:
+        raise _unprocessable(
+            "other_operator_id",
+            _("Choose another professional space of the same company that you represent."),
+        ) from None
+    try:
+        return spaces.space_merge(actor=request.auth, kept=operator, merged=other)
+    except operator_services.NotAllowed as exc:
+        return _forbidden(exc.message)
+    except ValidationError as exc:
+        raise ValidationError(
+            {
+                ("other_operator_id" if field == "other_operator" else field): messages
+                for field, messages in exc.message_dict.items()
+            }
+        ) from None
+
+
+@router.delete(
+    "/operators/{operator_id}",
+    response={204: None, **_SPACE},
+    summary="Delete the operator's professional space (legal representative); purged later",
+)
+def delete(request: ApiRequest, operator_id: int):
+    operator, _acting = _space(request, operator_id, administrator=True)
+    try:
+        spaces.space_delete(actor=request.auth, operator=operator)
+    except operator_services.NotAllowed as exc:
+        return _forbidden(exc.message)
+    return Status(204, None)

@@ -3,6 +3,7 @@ the services decide the rest."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -209,3 +210,114 @@ class JoinForm(forms.Form):
             )
         self.operator = operator
         return eori
+
+
+# --- Professional space -------------------------------------------------------------------------
+
+
+class OperationChangeForm(forms.Form):
+    """Operations to add (among those not held) and to remove (among those held)."""
+
+    add = forms.MultipleChoiceField(
+        label=_("Operations to add"),
+        required=False,
+        widget=_Checkboxes,
+        error_messages={"invalid_choice": _("Select operations to add from the list.")},
+    )
+    remove = forms.MultipleChoiceField(
+        label=_("Operations to remove"),
+        required=False,
+        widget=_Checkboxes,
+        error_messages={"invalid_choice": _("Select operations to remove from the list.")},
+    )
+
+    def __init__(self, *args: Any, operator: Operator, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        language = (get_language() or "en")[:2]
+        held = {grant.operation.code for grant in selectors.operations_current(operator=operator)}
+        catalogue = list(selectors.operations_catalogue())
+        add = self.fields["add"]
+        remove = self.fields["remove"]
+        assert isinstance(add, forms.MultipleChoiceField)
+        assert isinstance(remove, forms.MultipleChoiceField)
+        add.choices = [
+            (operation.code, operation.label_in(language))
+            for operation in catalogue
+            if operation.code not in held
+        ]
+        remove.choices = [
+            (grant.operation.code, grant.operation.label_in(language))
+            for grant in selectors.operations_current(operator=operator)
+        ]
+        # A group with nothing to choose is left out (the error summary must link to a box).
+        for name in ("add", "remove"):
+            if not self.fields[name].choices:  # type: ignore[attr-defined]
+                del self.fields[name]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.fields and not self.errors and not data.get("add") and not data.get("remove"):
+            field = next(iter(self.fields))
+            self.add_error(field, _("Select at least one operation to add or remove."))
+        return data
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label=_("New role"),
+        choices=[
+            (Position.Role.MANAGER, Position.Role.MANAGER.label),
+            (Position.Role.EMPLOYEE, Position.Role.EMPLOYEE.label),
+        ],
+        widget=_Radios,
+        error_messages={
+            "required": _("Choose the new role: manager or employee."),
+            "invalid_choice": _("Choose the new role: manager or employee."),
+        },
+    )
+
+
+def _person_name(person: Any) -> str:
+    return person.get_full_name() or person.username
+
+
+class TransferForm(forms.Form):
+    to_person = forms.TypedChoiceField(
+        label=_("Who will be the new legal representative?"),
+        coerce=int,
+        widget=_Radios,
+        error_messages={
+            "required": _("Choose the member who will be the new legal representative."),
+            "invalid_choice": _("Choose the member who will be the new legal representative."),
+        },
+    )
+
+    def __init__(self, *args: Any, candidates: Iterable[Position], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["to_person"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [
+            (
+                position.person_id,
+                f"{_person_name(position.person)} ({position.get_role_display()})",
+            )
+            for position in candidates
+        ]
+
+
+class MergeForm(forms.Form):
+    other_operator = forms.TypedChoiceField(
+        label=_("Which space do you want to merge into this one?"),
+        coerce=int,
+        widget=_Radios,
+        error_messages={
+            "required": _("Choose the space to merge into this one."),
+            "invalid_choice": _("Choose the space to merge into this one."),
+        },
+    )
+
+    def __init__(self, *args: Any, candidates: Iterable[Operator], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["other_operator"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(operator.pk, str(operator)) for operator in candidates]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from comptoir.accounts.models import User
 from comptoir.audit.services import audit_record
 from comptoir.core.identifiers import eori_validate
+from comptoir.operators import selectors
 from comptoir.operators.models import (
     Authority,
     CustomsOperation,
@@ -260,7 +261,12 @@ def position_appoint(
 
 
 def _position_move(
-    *, actor: User | None, position: Position, to_status: str, action: str
+    *,
+    actor: User | None,
+    position: Position,
+    to_status: str,
+    action: str,
+    data: dict[str, object] | None = None,
 ) -> Position:
     with transaction.atomic():
         stored = Position.objects.select_for_update().get(pk=position.pk)
@@ -281,7 +287,7 @@ def _position_move(
             action=action,
             actor=actor,
             subject=position,
-            data={"from": stored.status, "to": to_status},
+            data={"from": stored.status, "to": to_status, **(data or {})},
         )
     return position
 
@@ -314,6 +320,167 @@ def position_end(*, actor: User | None, position: Position) -> Position:
     return _position_move(
         actor=actor, position=position, to_status=PS.ENDED, action="position.ended"
     )
+
+
+# --- Members of a professional space --------------------------------------------------------
+
+
+class NotAllowed(PermissionDenied):
+    """The actor may not do this here (a 403, with a message that says why)."""
+
+    def __init__(self, message: object) -> None:
+        self.message = message
+        super().__init__(str(message))
+
+
+def _member_check(*, actor: User, position: Position, action: str) -> None:
+    refusal = selectors.member_action_refusal(actor=actor, position=position, action=action)
+    if refusal is None:
+        return
+    if refusal.permission:
+        raise NotAllowed(refusal.message)
+    raise ValidationError({"position": [refusal.message]})
+
+
+def _member_data(position: Position) -> dict[str, object]:
+    return {"person": position.person_id, "operator": position.operator_id, "role": position.role}
+
+
+def _changed_meanwhile(exc: TransitionNotAllowed) -> ValidationError:
+    return ValidationError(
+        {
+            "position": [
+                _("This position changed meanwhile: it is now %(status)s. Nothing was changed.")
+                % {"status": PS(exc.current).label}
+            ]
+        }
+    )
+
+
+def _member_move(
+    *, actor: User, position: Position, action: str, to_status: str, audit_action: str
+) -> Position:
+    with transaction.atomic():
+        _member_check(actor=actor, position=position, action=action)
+        try:
+            return _position_move(
+                actor=actor,
+                position=position,
+                to_status=to_status,
+                action=audit_action,
+                data={**_member_data(position), "by_member": True},
+            )
+        except TransitionNotAllowed as exc:
+            raise _changed_meanwhile(exc) from exc
+
+
+def position_member_suspend(*, actor: User, position: Position) -> Position:
+    """A legal representative or manager suspends another member's valid position."""
+    return _member_move(
+        actor=actor,
+        position=position,
+        action="suspend",
+        to_status=PS.SUSPENDED,
+        audit_action="position.suspended",
+    )
+
+
+def position_member_reinstate(*, actor: User, position: Position) -> Position:
+    """A legal representative or manager reinstates another member's suspended position."""
+    return _member_move(
+        actor=actor,
+        position=position,
+        action="reinstate",
+        to_status=PS.VALID,
+        audit_action="position.reinstated",
+    )
+
+
+def position_member_end(*, actor: User, position: Position) -> Position:
+    """A legal representative or manager ends another member's position."""
+    return _member_move(
+        actor=actor,
+        position=position,
+        action="end",
+        to_status=PS.ENDED,
+        audit_action="position.ended",
+    )
+
+
+@transaction.atomic
+def position_role_change(*, actor: User, position: Position, role: str) -> Position:
+    """Move a member between manager and employee. The position held so far ends and a new
+    valid one with the new role starts, so that each role keeps its own since/until; one
+    `position.role_changed` event ties the two together (before/after)."""
+    if role not in (Position.Role.MANAGER, Position.Role.EMPLOYEE):
+        raise ValidationError({"role": [_("Choose the new role: manager or employee.")]})
+    _member_check(actor=actor, position=position, action="role")
+    if position.role == role:
+        raise ValidationError(
+            {"role": [_("This person already has this role. Choose the other one.")]}
+        )
+    before = position.role
+    try:
+        _position_move(
+            actor=actor,
+            position=position,
+            to_status=PS.ENDED,
+            action="position.ended",
+            data={**_member_data(position), "by_member": True, "because": "role_changed"},
+        )
+    except TransitionNotAllowed as exc:
+        raise _changed_meanwhile(exc) from exc
+    assert position.operator is not None
+    changed = _position_create(
+        actor=actor,
+        person=position.person,
+        operator=position.operator,
+        authority=None,
+        role=role,
+        status=PS.VALID,
+        action="position.appointed",
+    )
+    audit_record(
+        action="position.role_changed",
+        actor=actor,
+        subject=changed,
+        data={
+            "person": position.person_id,
+            "operator": position.operator_id,
+            "before": {"position": position.pk, "role": before},
+            "after": {"position": changed.pk, "role": role},
+        },
+    )
+    return changed
+
+
+@transaction.atomic
+def position_leave(*, actor: User, operator: Operator) -> list[Position]:
+    """The person ends their own valid or suspended positions in the operator. The legal
+    representative must hand the representation over first."""
+    positions = list(
+        Position.objects.select_for_update()
+        .filter(person=actor, operator=operator, status__in=selectors.SPACE_STATUSES)
+        .order_by("pk")
+    )
+    if not positions:
+        raise ValidationError({"operator": [_("You are not a member of this company.")]})
+    if any(item.role == Position.Role.LEGAL_REPRESENTATIVE for item in positions):
+        raise NotAllowed(
+            _(
+                "You are the legal representative of this company: transfer the legal "
+                "representation to another member before you leave."
+            )
+        )
+    for item in positions:
+        _position_move(
+            actor=actor,
+            position=item,
+            to_status=PS.ENDED,
+            action="position.left",
+            data=_member_data(item),
+        )
+    return positions
 
 
 # --- Granted customs operations --------------------------------------------------------------
