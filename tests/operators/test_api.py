@@ -25,6 +25,7 @@ REGISTRATION = {
     "country": "FR",
     "phone": "+33 2 35 00 00 00",
     "email": "contact@martin.example",
+    "accept_terms": True,
 }
 
 
@@ -91,6 +92,7 @@ def test_registration_happy_path(api, person, authority):
         ({"city": ""}, "Enter the company's town or city."),
         ({"country": "F1"}, "Enter a two-letter country code (ISO 3166), for example FR."),
         ({"email": "nope"}, "Enter a valid email address."),
+        ({"accept_terms": False}, "accept the terms of use."),
     ],
 )
 def test_registration_bad_input_is_422_and_changes_nothing(api, authority, change, message):

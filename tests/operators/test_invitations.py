@@ -22,7 +22,7 @@ from comptoir.accounts.models import User
 from comptoir.approvals import services as approvals
 from comptoir.audit.models import AuditEvent
 from comptoir.audit.services import audit_verify
-from comptoir.notifications.models import OutboxMessage
+from comptoir.notifications.models import Notice, OutboxMessage
 from comptoir.operators import invitations
 from comptoir.operators.models import Invitation, Operator, Position
 from tests.factories import PASSWORD, UserFactory, signup_data
@@ -320,16 +320,22 @@ def test_accepting_gives_the_position_at_once_and_tells_the_inviter(company, smt
         assert text in page(summary)
 
     response = client.post(f"/invitations/{token}/")
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/companies/{company.operator.pk}/"
     position = Position.objects.get(person=person, operator=company.operator)
     assert (position.role, position.status) == (Role.MANAGER, Position.Status.VALID)
     assert position.since is not None
     invitation.refresh_from_db()
     assert invitation.accepted_by == person and invitation.accepted_at is not None
-    assert "You have joined Dupont SA as: Manager." in page(client.get("/"))
+    # The company's space opens, with the confirmation.
+    assert "You have joined Dupont SA as: Manager." in page(client.get(response["Location"]))
 
     actions = set(AuditEvent.objects.filter(actor=person).values_list("action", flat=True))
     assert {"invitation.accepted", "position.appointed"} <= actions
+    # The inviter is told in the portal too, with a link to the company's space.
+    notice = Notice.objects.get(recipient=company.manager, topic="operators.invitation_accepted")
+    assert notice.operator == company.operator
+    assert notice.link == f"/companies/{company.operator.pk}/"
     assert audit_verify() is None
 
     run_worker()
@@ -589,7 +595,7 @@ def test_signing_up_from_the_mailed_link_then_accepting(company, smtp_server):
     assert again.status_code == 302 and again["Location"] == here
     summary = visitor.get(here)
     assert "Accept the invitation" in page(summary)
-    assert visitor.post(here)["Location"] == "/"
+    assert visitor.post(here)["Location"] == f"/companies/{company.operator.pk}/"
     person = User.objects.get(username="invited_01")
     position = Position.objects.get(person=person, operator=company.operator)
     assert position.status == Position.Status.VALID and position.role == Role.EMPLOYEE

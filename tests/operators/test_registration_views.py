@@ -50,6 +50,9 @@ def client(person):
     return client
 
 
+DECLARATION = {"accept_terms": "on"}
+
+
 def answer_all(client: Client) -> None:
     assert client.post("/companies/register/eori/", {"eori": "fr 1234 56782"}).status_code == 302
     response = client.post("/companies/register/operations/", {"operations": ["IMPORT", "TRANSIT"]})
@@ -78,6 +81,18 @@ def test_start_page_links_to_the_questions_and_to_joining(client):
     assert b'href="/companies/join/"' in response.content
 
 
+def test_sending_without_the_declaration_changes_nothing(client, authority):
+    answer_all(client)
+    before = counts()
+    response = client.post("/companies/register/check/")
+    assert response.status_code == 422
+    content = response.content.decode()
+    assert content.count("accept the terms of use.</a>") == 1  # in the error summary, linked
+    assert 'href="#id_accept_terms"' in content and 'id="id_accept_terms"' in content
+    assert counts() == before
+    assert not Operator.objects.filter(eori=EORI).exists()
+
+
 def test_happy_path_registers_a_pending_operator_and_shows_the_reference(client, person, authority):
     client.get("/companies/register/")
     answer_all(client)
@@ -88,7 +103,7 @@ def test_happy_path_registers_a_pending_operator_and_shows_the_reference(client,
         assert text in content
     assert 'href="/companies/register/operations/?change=1"' in content
 
-    response = client.post("/companies/register/check/")
+    response = client.post("/companies/register/check/", DECLARATION)
     assert response["Location"] == "/companies/register/done/"
     operator = Operator.objects.get(eori=EORI)
     assert operator.status == Operator.Status.PENDING
@@ -229,7 +244,7 @@ def test_eori_registered_meanwhile_changes_nothing(client, authority):
     OperatorFactory(eori=EORI, status=Operator.Status.PENDING)
     before = counts()
     audit_before = AuditEvent.objects.count()
-    response = client.post("/companies/register/check/")
+    response = client.post("/companies/register/check/", DECLARATION)
     assert response.status_code == 422
     assert "already registered or waiting for approval" in response.content.decode()
     assert counts() == before
@@ -240,7 +255,7 @@ def test_without_any_national_administration_nothing_is_written(client):
     AuthorityFactory(kind=Authority.Kind.CUSTOMS_OFFICE)
     answer_all(client)
     before = counts()
-    response = client.post("/companies/register/check/")
+    response = client.post("/companies/register/check/", DECLARATION)
     assert response.status_code == 422
     assert "No customs authority can receive registrations" in response.content.decode()
     assert counts() == before

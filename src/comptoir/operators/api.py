@@ -109,6 +109,7 @@ class RegistrationIn(Schema):
     email: str = ""
     contact_phone: str = ""
     contact_email: str = ""
+    accept_terms: bool = Field(default=False, validate_default=True)
 
     @field_validator("eori")
     @classmethod
@@ -159,6 +160,18 @@ class RegistrationIn(Schema):
     def _check_email(cls, value: str) -> str:
         return _required(value, _("Enter the company's email address."))
 
+    @field_validator("accept_terms")
+    @classmethod
+    def _check_accept_terms(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError(
+                _(
+                    "Confirm that you are the company's legal representative and accept the "
+                    "terms of use."
+                )
+            )
+        return value
+
 
 class MembershipIn(Schema):
     eori: str
@@ -191,7 +204,7 @@ def operators_list(request: ApiRequest):
     summary="Register a company; the request waits for customs",
 )
 def operator_registration(request: ApiRequest, payload: RegistrationIn):
-    data = payload.model_dump()
+    data = payload.model_dump(exclude={"accept_terms"})
     if selectors.operator_eori_registered(eori=data["eori"]):
         raise _unprocessable(
             "eori",

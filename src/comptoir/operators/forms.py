@@ -157,6 +157,23 @@ class RegistrationCompanyForm(forms.Form):
         return country
 
 
+class RegistrationDeclarationForm(forms.Form):
+    """The legal representative's declaration and acceptance of the terms, on the last page."""
+
+    accept_terms = forms.BooleanField(
+        label=_(
+            "I am the company's legal representative, the details above are correct, and I "
+            "accept the terms of use on the company's behalf"
+        ),
+        error_messages={
+            "required": _(
+                "Confirm that you are the company's legal representative and accept the terms "
+                "of use."
+            )
+        },
+    )
+
+
 class RegistrationContactForm(forms.Form):
     """How customs reach the legal representative about this registration."""
 

@@ -201,7 +201,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
                 _("You have joined %(name)s as: %(role)s.")
                 % {"name": invitation.operator.name, "role": position.get_role_display()},
             )
-            return redirect("core:home")
+            return redirect("operators:company", operator_id=invitation.operator_id)
     if refusal is None:
         request.session[PENDING_SESSION_KEY] = token
     else:

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from comptoir.accounts.models import User
 from comptoir.audit.services import audit_record
 from comptoir.core.identifiers import company_number_eori_candidates, company_number_validate
-from comptoir.notifications.services import outbox_enqueue
+from comptoir.notifications.services import notice_create, outbox_enqueue
 from comptoir.operators import services as operators
 from comptoir.operators.models import Invitation, Operator, Position
 
@@ -273,18 +273,39 @@ def _operator_usable(operator: Operator) -> bool:
     )
 
 
-def _send(*, to: str, language: str, template: str, context: dict[str, Any]) -> None:
+def _send(
+    *,
+    to: str,
+    language: str,
+    template: str,
+    context: dict[str, Any],
+    recipient: User | None = None,
+) -> None:
+    """The e-mail, and for someone who has an account an in-app notice about the operator."""
     with translation.override(language):
         context = {**context, "role": Role(context["role_code"]).label}
-        subject = render_to_string(f"operators/email/{template}_subject.txt", context)
-        body = render_to_string(f"operators/email/{template}_body.txt", context)
-    outbox_enqueue(
-        to=to,
-        subject=" ".join(subject.split()),
-        body_text=body.strip() + "\n",
-        language=language,
-        template=f"operators/email/{template}",
-    )
+        subject = " ".join(
+            render_to_string(f"operators/email/{template}_subject.txt", context).split()
+        )
+        body = render_to_string(f"operators/email/{template}_body.txt", context).strip()
+    if to:
+        outbox_enqueue(
+            to=to,
+            subject=subject,
+            body_text=body + "\n",
+            language=language,
+            template=f"operators/email/{template}",
+        )
+    if recipient is not None:
+        operator = context["operator"]
+        notice_create(
+            recipient=recipient,
+            topic=f"operators.{template}",
+            title=subject,
+            body=body,
+            link=reverse("operators:company", kwargs={"operator_id": operator.pk}),
+            operator=operator,
+        )
 
 
 def _display_name(person: User) -> str:
@@ -464,8 +485,9 @@ def invitation_accept(*, actor: User, token: str) -> Position:
         },
     )
     inviter = invitation.invited_by
-    if inviter.email and inviter.is_active:
+    if inviter.is_active:
         _send(
+            recipient=inviter,
             to=inviter.email,
             language=_language_of(inviter),
             template="invitation_accepted",
@@ -600,9 +622,8 @@ def operator_attach(*, actor: User, operator: Operator, country: str, number: st
         },
     )
     for person in deciders_for(operator=locked).exclude(pk=actor.pk):
-        if not person.email:
-            continue
         _send(
+            recipient=person,
             to=person.email,
             language=_language_of(person),
             template="invitation_attach_notice",

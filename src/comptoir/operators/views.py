@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from comptoir.accounts import selectors as account_selectors
 from comptoir.accounts.models import User
 from comptoir.approvals import selectors as approval_selectors
 from comptoir.approvals import services as approvals
@@ -205,7 +206,8 @@ def register_check(request: AuthenticatedRequest) -> HttpResponse:
     if missing:
         return redirect(missing)
     errors: list[str] = []
-    if request.method == "POST":
+    declaration = forms.RegistrationDeclarationForm(_posted(request))
+    if request.method == "POST" and declaration.is_valid():
         company = answers["company"]
         authority = selectors.competent_authority_for(company["country"])
         if authority is None:
@@ -241,8 +243,10 @@ def register_check(request: AuthenticatedRequest) -> HttpResponse:
             "contact": answers["contact"],
             "operation_labels": _operation_labels(answers["operations"]),
             "errors": errors,
+            "form": declaration,
+            "terms": account_selectors.terms_current(),
         },
-        status=422 if errors else 200,
+        status=422 if errors or declaration.errors else 200,
     )
 
 
