@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from comptoir.approvals.handlers import Submission, deciders, handler_for
 from comptoir.approvals.models import Request, RequestCounter, RequestEvent
 from comptoir.audit.services import audit_record
 from comptoir.notifications.services import notice_create, outbox_enqueue
+from comptoir.operators import invitations
 from comptoir.operators import services as operators
 from comptoir.operators.models import Authority, Operator, Position
 
@@ -321,6 +323,19 @@ def request_withdraw(*, actor: User, request_id: uuid.UUID | str, reason: str = 
 
 
 @transaction.atomic
+def request_close(*, actor: User | None, request: Request, reason: str) -> Request:
+    """Close a waiting request because its organisation's space is merged or deleted: withdrawn
+    on the actor's behalf (expired instead when its time has already run out), the requester
+    told. Not a decision: the services that merge or delete spaces check who may do that."""
+    now = timezone.now()
+    if request.expires_at <= now:
+        return request_expire(request_id=request.public_id, now=now)
+    _transition(request=request, to_status=RS.WITHDRAWN, actor=actor, reason=reason, now=now)
+    _notify(recipients=[request.requester], template="decided", request=request)
+    return request
+
+
+@transaction.atomic
 def request_reassign(*, actor: User, request_id: uuid.UUID | str, authority: Authority) -> Request:
     """An administrator passes a waiting customs request to another authority, whose officers
     are told. Guarded like a decision: if the request was decided or reassigned meanwhile,
@@ -450,3 +465,45 @@ def _notify(*, recipients: Iterable[User], template: str, request: Request) -> N
             language=language,
             template=f"approvals/email/{template}",
         )
+
+
+# --- Attach by national company number ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachOutcome:
+    """attached: the person holds a valid employee position now; requested: a membership
+    request waits for the operator's legal representative or a manager."""
+
+    outcome: str
+    operator: Operator
+    position: Position | None = None
+    reference: str = ""
+    request_id: str = ""
+
+
+def company_attach_submit(
+    *, person: User, operator: Operator, country: str, number: str
+) -> AttachOutcome:
+    """Attach at once where the country allows it, else submit a membership request as an
+    employee. ValidationError (with a field) when the input or the person's situation does not
+    allow it. Shared by the pages and the API."""
+    country, number = invitations.company_number_check(country=country, number=number)
+    if invitations.attach_is_direct(country=country):
+        position = invitations.operator_attach(
+            actor=person, operator=operator, country=country, number=number
+        )
+        return AttachOutcome(outcome="attached", operator=operator, position=position)
+    invitations.attach_check_not_member(person=person, operator=operator)
+    try:
+        submitted = membership_request_submit(
+            requester=person, operator=operator, role=Position.Role.EMPLOYEE
+        )
+    except ValidationError as exc:
+        raise invitations.AttachRefused(" ".join(exc.messages)) from exc
+    return AttachOutcome(
+        outcome="requested",
+        operator=operator,
+        reference=submitted.reference,
+        request_id=str(submitted.public_id),
+    )

@@ -138,7 +138,6 @@ def space_transfer_submit(*, actor: User, operator: Operator, to_person_id: int)
 def _close_waiting_requests(*, actor: User | None, operator: Operator, reason: str) -> int:
     """Withdraw every request about the operator still waiting (those whose time has run out
     are expired instead); each requester is told. Runs inside the caller's transaction."""
-    now = timezone.now()
     closed = 0
     waiting = (
         Request.objects.select_related("requester", "operator", "authority")
@@ -146,13 +145,7 @@ def _close_waiting_requests(*, actor: User | None, operator: Operator, reason: s
         .order_by("pk")
     )
     for request in waiting:
-        if request.expires_at <= now:
-            approvals.request_expire(request_id=request.public_id, now=now)
-        else:
-            approvals._transition(
-                request=request, to_status=RS.WITHDRAWN, actor=actor, reason=reason, now=now
-            )
-            approvals._notify(recipients=[request.requester], template="decided", request=request)
+        approvals.request_close(actor=actor, request=request, reason=reason)
         closed += 1
     return closed
 
@@ -292,24 +285,11 @@ def space_merge(*, actor: User, kept: Operator, merged: Operator) -> Operator:
         ):
             duplicates.append(position.pk)
     if duplicates:
-        now = timezone.now()
         for request in Request.objects.select_related("requester", "operator").filter(
             operator=merged, status=RS.SUBMITTED, kind=Request.Kind.MEMBERSHIP
         ):
             if request.payload.get("position") in duplicates:
-                if request.expires_at <= now:
-                    approvals.request_expire(request_id=request.public_id, now=now)
-                else:
-                    approvals._transition(
-                        request=request,
-                        to_status=RS.WITHDRAWN,
-                        actor=actor,
-                        reason=str(reason),
-                        now=now,
-                    )
-                    approvals._notify(
-                        recipients=[request.requester], template="decided", request=request
-                    )
+                approvals.request_close(actor=actor, request=request, reason=str(reason))
                 counts["requests_closed"] += 1
         # Closing a request to join has already ended its position: end the others.
         for position in Position.objects.filter(pk__in=duplicates).order_by("pk"):

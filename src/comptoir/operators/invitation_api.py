@@ -15,8 +15,8 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from comptoir.accounts.models import User
+from comptoir.approvals import services as approvals
 from comptoir.operators import invitations
-from comptoir.operators.invitation_views import attachment_submit
 from comptoir.operators.models import Invitation, Operator, Position
 
 router = Router(tags=["invitations"])
@@ -272,7 +272,7 @@ def attachment_check(request: ApiRequest, payload: CompanyNumberIn):
 )
 def attachment_create(request: ApiRequest, payload: CompanyNumberIn):
     country, number, operator = _company(payload)
-    outcome = attachment_submit(
+    outcome = approvals.company_attach_submit(
         person=request.auth, operator=operator, country=country, number=number
     )
     return Status(

@@ -4,7 +4,6 @@ service; reads go through selectors scoped by the person."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +22,7 @@ from comptoir.accounts.models import User
 from comptoir.approvals import services as approvals
 from comptoir.operators import invitation_forms as forms
 from comptoir.operators import invitations
-from comptoir.operators.models import Invitation, Operator, Position
+from comptoir.operators.models import Invitation, Operator
 
 #: The token of the invitation an anonymous visitor opened, offered again after sign-in.
 PENDING_SESSION_KEY = PENDING_INVITATION_SESSION_KEY
@@ -227,45 +226,6 @@ def pending(request: HttpRequest) -> HttpResponse:
 # --- Attach by national company number ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AttachOutcome:
-    """attached: the person holds a valid employee position now; requested: a membership
-    request waits for the operator's legal representative or a manager."""
-
-    outcome: str
-    operator: Operator
-    position: Position | None = None
-    reference: str = ""
-    request_id: str = ""
-
-
-def attachment_submit(
-    *, person: User, operator: Operator, country: str, number: str
-) -> AttachOutcome:
-    """Attach at once where the country allows it, else submit a membership request as an
-    employee. ValidationError (with a field) when the input or the person's situation does not
-    allow it. Shared by the pages and the API."""
-    country, number = invitations.company_number_check(country=country, number=number)
-    if invitations.attach_is_direct(country=country):
-        position = invitations.operator_attach(
-            actor=person, operator=operator, country=country, number=number
-        )
-        return AttachOutcome(outcome="attached", operator=operator, position=position)
-    invitations.attach_check_not_member(person=person, operator=operator)
-    try:
-        submitted = approvals.membership_request_submit(
-            requester=person, operator=operator, role=Position.Role.EMPLOYEE
-        )
-    except ValidationError as exc:
-        raise invitations.AttachRefused(" ".join(exc.messages)) from exc
-    return AttachOutcome(
-        outcome="requested",
-        operator=operator,
-        reference=submitted.reference,
-        request_id=str(submitted.public_id),
-    )
-
-
 def _attach_answers(request: HttpRequest) -> dict[str, str]:
     return dict(request.session.get(ATTACH_SESSION_KEY) or {})
 
@@ -308,7 +268,7 @@ def attach_confirm(request: AuthenticatedRequest) -> HttpResponse:
         errors.append(str(exc.text))
     if request.method == "POST" and not errors:
         try:
-            outcome = attachment_submit(
+            outcome = approvals.company_attach_submit(
                 person=request.user, operator=operator, country=country, number=number
             )
         except ValidationError as exc:
