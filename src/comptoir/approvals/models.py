@@ -23,6 +23,7 @@ class Request(models.Model):
             "legal_representative_transfer",
             _("Transfer of the legal representation"),
         )
+        AUTHORITY_ROLE = "authority_role", _("Request for a role at an authority")
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Submitted")

@@ -83,3 +83,32 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class NoticePreference(models.Model):
+    """Whether a person also gets the notices of one category by e-mail (in-app always).
+    No row means the default: by e-mail too."""
+
+    class Category(models.TextChoices):
+        TO_DECIDE = "to_decide", _("Requests waiting for my decision")
+        MY_REQUESTS = "my_requests", _("Decisions on my requests")
+        COMPANY = "company", _("News of my companies (invitations, new members)")
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="notice_preferences",
+    )
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices)
+    by_email = models.BooleanField(_("also by e-mail"), default=True)
+
+    class Meta:
+        verbose_name = _("notice preference")
+        verbose_name_plural = _("notice preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "category"], name="notice_preference_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} · {self.category}: {'e-mail' if self.by_email else 'in-app'}"

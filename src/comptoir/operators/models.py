@@ -35,6 +35,17 @@ class Operator(models.Model):
     phone = models.CharField(_("phone number"), max_length=32, blank=True)
     email = models.EmailField(_("email address"), blank=True)
     website = models.URLField(_("website"), blank=True)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    fax = models.CharField(_("fax number"), max_length=32, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    # The name in lower case without accents or punctuation runs, for directory search; kept
+    # in step by operator_search_name() wherever a name is written (bulk imports included).
+    search_name = models.CharField(_("name for search"), max_length=200, blank=True, editable=False)
     national_id = models.CharField(
         _("national identification number"),
         max_length=40,
@@ -327,3 +338,94 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.operator}"
+
+
+class ActivitySection(models.Model):
+    """A sector of the directory (plant health, CITES…); administrators edit the catalogue."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    label_fr = models.CharField(_("label (French)"), max_length=200)
+    label_en = models.CharField(_("label (English)"), max_length=200)
+    label_de = models.CharField(_("label (German)"), max_length=200)
+    ordering = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["ordering", "code"]
+        verbose_name = _("activity section")
+        verbose_name_plural = _("activity sections")
+
+    def __str__(self) -> str:
+        return self.code
+
+    def label_in(self, language: str) -> str:
+        return getattr(self, f"label_{language[:2]}", None) or self.label_en
+
+
+class ActivityType(models.Model):
+    """An activity type within a section (EUPO, EURPO, QUA-CONF…)."""
+
+    section = models.ForeignKey(
+        ActivitySection,
+        verbose_name=_("section"),
+        on_delete=models.PROTECT,
+        related_name="activity_types",
+    )
+    code = models.CharField(_("code"), max_length=40)
+    label_fr = models.CharField(_("label (French)"), max_length=200)
+    label_en = models.CharField(_("label (English)"), max_length=200)
+    label_de = models.CharField(_("label (German)"), max_length=200)
+    active = models.BooleanField(_("active"), default=True)
+    ordering = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["section__ordering", "ordering", "code"]
+        verbose_name = _("activity type")
+        verbose_name_plural = _("activity types")
+        constraints = [
+            models.UniqueConstraint(fields=["section", "code"], name="activity_type_code_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section.code} · {self.code}"
+
+    def label_in(self, language: str) -> str:
+        return getattr(self, f"label_{language[:2]}", None) or self.label_en
+
+
+class OperatorActivity(models.Model):
+    """An activity an operator carries out, with the identifier it holds for it (for example
+    its plant-health registration number)."""
+
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.CASCADE, related_name="activities"
+    )
+    activity_type = models.ForeignKey(
+        ActivityType,
+        verbose_name=_("activity type"),
+        on_delete=models.PROTECT,
+        related_name="operator_activities",
+    )
+    identifier = models.CharField(_("identifier"), max_length=60, blank=True)
+    added_at = models.DateTimeField(_("added"), default=timezone.now)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["activity_type__section__ordering", "activity_type__ordering"]
+        verbose_name = _("operator activity")
+        verbose_name_plural = _("operator activities")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "activity_type"], name="operator_activity_once"
+            )
+        ]
+        indexes = [models.Index(fields=["activity_type", "operator"])]
+
+    def __str__(self) -> str:
+        return f"{self.operator} · {self.activity_type}"
