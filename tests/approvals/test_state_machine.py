@@ -94,7 +94,28 @@ def _transfer(world) -> Request:
     )
 
 
+def _authority_role(world) -> Request:
+    return services.role_request_submit(
+        requester=world.outsider, authority=world.authority, role=Role.SERVICE_DESK
+    )
+
+
+def _operator_role(world) -> Request:
+    """A role at an operator without managers: its country's national administration decides
+    (here the world's authority, made the national administration)."""
+    world.authority.kind = "national_administration"
+    world.authority.save(update_fields=["kind"])
+    operator = Operator.objects.create(
+        eori="FR987654324", name="Martin Logistique", country="FR", status="active"
+    )
+    return services.role_request_submit(
+        requester=UserFactory(username="applicant1"), operator=operator, role=Role.EMPLOYEE
+    )
+
+
 MAKERS = {
+    Request.Kind.AUTHORITY_ROLE: _authority_role,
+    Request.Kind.OPERATOR_ROLE: _operator_role,
     Request.Kind.OPERATOR_REGISTRATION: _registration,
     Request.Kind.MEMBERSHIP: _membership,
     Request.Kind.OPERATION_CHANGE: _operation_change,
@@ -244,6 +265,8 @@ def test_every_transition(world, from_status, to_status):
 # --- who decides --------------------------------------------------------------------------------
 
 DECIDERS = {
+    Request.Kind.AUTHORITY_ROLE: {"officer", "other_officer"},
+    Request.Kind.OPERATOR_ROLE: {"officer", "other_officer"},
     Request.Kind.OPERATOR_REGISTRATION: {"officer", "other_officer"},
     Request.Kind.OPERATION_CHANGE: {"officer", "other_officer"},
     Request.Kind.LEGAL_REPRESENTATIVE_TRANSFER: {"officer", "other_officer"},

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +22,7 @@ from comptoir.approvals.forms import REASON_MAX
 from comptoir.approvals.handlers import HANDLERS
 from comptoir.approvals.models import Request
 from comptoir.approvals.views import already_closed_message
+from comptoir.operators.models import Authority
 
 PAGE_SIZE = 50
 
@@ -90,6 +92,10 @@ class RequestDetail(RequestItem):
     decided_at: datetime | None
     can_decide: bool
     events: list[Event]
+
+
+class ReassignIn(Schema):
+    authority: str = Field(..., description="The code of the authority to pass the request to")
 
 
 class RejectIn(Schema):
@@ -233,6 +239,32 @@ def build_router() -> Router:
             services.RequestExpired,
             services.NotAllowedToDecide,
         ) as exc:
+            return _refused(exc)
+        return _detail(request.auth, _load(request.auth, request_id))
+
+    @router.post(
+        "/{uuid:request_id}/reassign",
+        response={200: RequestDetail, 422: Error, **_ERRORS},
+        summary="Pass a waiting customs request to another authority (administrators)",
+    )
+    def reassign(request: _ApiRequest, request_id: uuid.UUID, body: ReassignIn):
+        item = _load(request.auth, request_id)
+        if not request.auth.is_superuser:
+            return Status(
+                403,
+                {
+                    "detail": _("Only administrators can reassign a request."),
+                    "code": "not_allowed_to_reassign",
+                },
+            )
+        authority = Authority.objects.filter(code=body.authority.strip()).first()
+        if authority is None:
+            raise ValidationError({"authority": _("Choose an authority from the list.")})
+        try:
+            services.request_reassign(
+                actor=request.auth, request_id=item.public_id, authority=authority
+            )
+        except (services.RequestAlreadyDecided, services.NotAllowedToDecide) as exc:
             return _refused(exc)
         return _detail(request.auth, _load(request.auth, request_id))
 

@@ -382,3 +382,109 @@ register(
         on_closed=_nothing_to_undo,
     ),
 )
+
+
+# --- roles asked from the directory -------------------------------------------------------------
+# A role at an operator with a valid legal representative or manager is a membership request
+# (above). At an operator without any, the national authority of its country decides
+# (operator_role); at an authority, its officers decide, or the national authority when the
+# authority has none (authority_role). The position waits as requested until the decision.
+
+
+def _requested_position(submission: Submission, roles: frozenset[str]) -> Position:
+    position = _submitted_position(submission.payload)
+    if (
+        position is None
+        or position.person_id != submission.requester.pk
+        or position.role not in roles
+        or position.status != Position.Status.REQUESTED
+    ):
+        raise ValidationError({"position": _("The request must name the role you ask for.")})
+    return position
+
+
+def operator_has_deciders(*, operator: Operator, requester: User) -> bool:
+    """Whether someone other than the requester can decide a role at the operator: a valid
+    legal representative or manager with an active account."""
+    return (
+        Position.objects.filter(
+            operator=operator,
+            status=Position.Status.VALID,
+            role__in=(Role.LEGAL_REPRESENTATIVE, Role.MANAGER),
+            person__is_active=True,
+        )
+        .exclude(person=requester)
+        .exists()
+    )
+
+
+def authority_has_officers(*, authority: Authority, requester: User) -> bool:
+    """Whether someone other than the requester can decide a role at the authority."""
+    return (
+        Position.objects.filter(
+            authority=authority,
+            status=Position.Status.VALID,
+            role=Role.OFFICER,
+            person__is_active=True,
+        )
+        .exclude(person=requester)
+        .exists()
+    )
+
+
+def _operator_role_validate(submission: Submission) -> None:
+    _require_authority(submission)
+    operator = submission.operator
+    if operator is None or operator.status != Operator.Status.ACTIVE:
+        raise ValidationError({"operator": _("You can only ask for a role at an active operator.")})
+    position = _requested_position(submission, frozenset({Role.MANAGER, Role.EMPLOYEE}))
+    if position.operator_id != operator.pk:
+        raise ValidationError({"position": _("The request must name the role you ask for.")})
+    if operator_has_deciders(operator=operator, requester=submission.requester):
+        raise ValidationError(
+            {"operator": _("The operator's legal representative or a manager decides this role.")}
+        )
+
+
+def _role_approved(request: Request, actor: User) -> None:
+    operators.position_validate(actor=actor, position=_position(request))
+
+
+register(
+    Request.Kind.OPERATOR_ROLE,
+    KindHandler(
+        decided_in="authority",
+        decider_roles=frozenset({Role.OFFICER}),
+        validate=_operator_role_validate,
+        on_approved=_role_approved,
+        on_closed=_close_position,
+    ),
+)
+
+
+def _authority_role_validate(submission: Submission) -> None:
+    _require_authority(submission)
+    position = _requested_position(submission, frozenset({Role.OFFICER, Role.SERVICE_DESK}))
+    if position.authority_id is None:
+        raise ValidationError({"position": _("The request must name the role you ask for.")})
+    if submission.authority is not None and submission.authority.pk != position.authority_id:
+        # Only the national administration stands in for an authority without officers.
+        target = Authority.objects.get(pk=position.authority_id)
+        if submission.authority.kind != Authority.Kind.NATIONAL_ADMINISTRATION or (
+            authority_has_officers(authority=target, requester=submission.requester)
+        ):
+            raise ValidationError(
+                {"authority": _("The authority's officers decide a role at the authority.")}
+            )
+
+
+register(
+    Request.Kind.AUTHORITY_ROLE,
+    KindHandler(
+        decided_in="authority",
+        decider_roles=frozenset({Role.OFFICER}),
+        validate=_authority_role_validate,
+        on_approved=_role_approved,
+        on_closed=_close_position,
+    ),
+)

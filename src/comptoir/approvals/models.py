@@ -24,6 +24,10 @@ class Request(models.Model):
             _("Transfer of the legal representation"),
         )
         AUTHORITY_ROLE = "authority_role", _("Request for a role at an authority")
+        OPERATOR_ROLE = (
+            "operator_role",
+            _("Request for a role at an operator, validated by the national authority"),
+        )
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Submitted")

@@ -147,6 +147,16 @@ def request_details(*, request: Request) -> list[DetailRow]:
         rows.append(DetailRow(_("Operations to remove"), _operation_labels(payload["remove"])))
     if role := payload.get("role"):
         rows.append(DetailRow(_("Role asked for"), str(Position.Role(role).label)))
+    if request.kind == Request.Kind.AUTHORITY_ROLE and isinstance(payload.get("position"), int):
+        target = Position.objects.select_related("authority").filter(pk=payload["position"]).first()
+        if target is not None and target.authority is not None:
+            rows.append(DetailRow(_("Authority where the role is asked"), str(target.authority)))
+    if message := payload.get("message"):
+        rows.append(DetailRow(_("Message from the requester"), message))
+    if email := payload.get("email"):
+        rows.append(DetailRow(_("Requester's contact email address"), email))
+    if phone := payload.get("phone"):
+        rows.append(DetailRow(_("Requester's contact phone number"), phone))
     if to_person := payload.get("to_person"):
         person = User.objects.filter(pk=to_person).first()
         name = (person.get_full_name() or person.username) if person else "—"

@@ -4,6 +4,7 @@ the per-kind handler) and the e-mails in the outbox commit together, or not at a
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -20,13 +22,21 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from comptoir.accounts.models import User
-from comptoir.approvals.handlers import Submission, deciders, handler_for
+from comptoir.approvals.handlers import (
+    Submission,
+    authority_has_officers,
+    deciders,
+    handler_for,
+    operator_has_deciders,
+)
 from comptoir.approvals.models import Request, RequestCounter, RequestEvent
 from comptoir.audit.services import audit_record
+from comptoir.notifications.selectors import notice_wants_email
 from comptoir.notifications.services import notice_create, outbox_enqueue
 from comptoir.operators import invitations
 from comptoir.operators import services as operators
 from comptoir.operators.models import Authority, Operator, Position
+from comptoir.operators.selectors import competent_authority_for
 
 RS = Request.Status
 
@@ -428,12 +438,21 @@ def _notice_link(*, template: str, request: Request) -> str:
     return reverse(url_name, kwargs={"public_id": request.public_id} if with_id else None)
 
 
+# Which notification preference (NoticePreference.Category) governs each notice's e-mail.
+_NOTICE_CATEGORIES = {"submitted": "to_decide", "decided": "my_requests"}
+
+
 def _notify(*, recipients: Iterable[User], template: str, request: Request) -> None:
     """Tell each recipient, in their language, in this transaction: an in-app notice for
-    everyone, and an e-mail written to the outbox for those with an address."""
+    everyone, and an e-mail written to the outbox for those with an address who did not choose
+    "only in the portal" for this category of notices."""
     link = _notice_link(template=template, request=request)
     for person in recipients:
         language = person.language or settings.LANGUAGE_CODE
+        category = _NOTICE_CATEGORIES.get(template) or (
+            "my_requests" if person.pk == request.requester_id else "to_decide"
+        )
+        by_email = bool(person.email) and notice_wants_email(person=person, category=category)
         with translation.override(language):
             context = {
                 "person": person,
@@ -445,7 +464,7 @@ def _notify(*, recipients: Iterable[User], template: str, request: Request) -> N
             }
             notice_title = render_to_string(f"approvals/notice/{template}_title.txt", context)
             notice_body = render_to_string(f"approvals/notice/{template}_body.txt", context)
-            if person.email:
+            if by_email:
                 subject = render_to_string(f"approvals/email/{template}_subject.txt", context)
                 body = render_to_string(f"approvals/email/{template}_body.txt", context)
         notice_create(
@@ -456,7 +475,7 @@ def _notify(*, recipients: Iterable[User], template: str, request: Request) -> N
             link=link,
             operator=request.operator,
         )
-        if not person.email:
+        if not by_email:
             continue
         outbox_enqueue(
             to=person.email,
@@ -506,4 +525,138 @@ def company_attach_submit(
         operator=operator,
         reference=submitted.reference,
         request_id=str(submitted.public_id),
+    )
+
+
+# --- Role requests from the directory -----------------------------------------------------------
+
+ROLE_MESSAGE_MAX = 1000
+_PHONE = re.compile(r"\+?[0-9 ().-]{4,31}")
+
+
+class ValidatedBy:
+    """Who decides a role request, kept in its payload for the requester's pages and the API."""
+
+    OPERATOR = "operator"  # the operator's legal representative or managers
+    AUTHORITY = "authority"  # the officers of the authority where the role is asked
+    NATIONAL_AUTHORITY = "national_authority"  # the competent national administration
+
+
+def _role_request_contact(*, message: str, email: str, phone: str) -> dict[str, str]:
+    """The optional message and the contact the requester leaves for the deciders."""
+    message, email, phone = (message or "").strip(), (email or "").strip(), (phone or "").strip()
+    if len(message) > ROLE_MESSAGE_MAX:
+        raise ValidationError(
+            {
+                "message": _("Enter a message of %(max)d characters or fewer.")
+                % {"max": ROLE_MESSAGE_MAX}
+            }
+        )
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValidationError(
+                {"email": _("Enter an email address in the correct format, like name@example.com.")}
+            ) from None
+        if len(email) > 254:
+            raise ValidationError(
+                {"email": _("Enter an email address of 254 characters or fewer.")}
+            )
+    if phone and not _PHONE.fullmatch(phone):
+        raise ValidationError(
+            {
+                "phone": _(
+                    "Enter a phone number using only digits, spaces, brackets, dots, hyphens "
+                    "and a leading +, like +33 1 23 45 67 89."
+                )
+            }
+        )
+    return {"message": message, "email": email, "phone": phone}
+
+
+def _role_not_open(
+    *, person: User, role: str, operator: Operator | None, authority: Authority | None
+) -> None:
+    if Position.objects.filter(
+        person=person,
+        operator=operator,
+        authority=authority,
+        role=role,
+        status__in=Position.OPEN_STATUSES,
+    ).exists():
+        raise ValidationError(
+            {"role": _("You already hold this role there, or your request for it is waiting.")}
+        )
+
+
+@transaction.atomic
+def role_request_submit(
+    *,
+    requester: User,
+    role: str,
+    operator: Operator | None = None,
+    authority: Authority | None = None,
+    message: str = "",
+    email: str = "",
+    phone: str = "",
+) -> Request:
+    """Ask for a role at an operator (manager or employee) or at an authority (officer or
+    service desk), with an optional message and contact for the deciders. The position waits
+    (requested) until the request is decided: approval validates it, rejection rejects it.
+    Who decides: at an operator, its legal representative and managers (a membership request);
+    at an operator that has none — just created from the directory, say — the national
+    authority of its country; at an authority, its officers, or the national authority when
+    it has none. ValidationError (with a field) when the input or the situation refuses it."""
+    if (operator is None) == (authority is None):
+        raise ValidationError({"organisation": _("Choose an operator or an authority.")})
+    contact = _role_request_contact(message=message, email=email, phone=phone)
+    deciding: Authority | None
+    if operator is not None:
+        if role not in (Position.Role.MANAGER, Position.Role.EMPLOYEE):
+            raise ValidationError({"role": _("Choose the role you ask for: manager or employee.")})
+        if (
+            operator.status != Operator.Status.ACTIVE
+            or operator.merged_into_id is not None
+            or operator.deleted_at is not None
+        ):
+            raise ValidationError(
+                {"operator": _("You can only ask for a role at an active operator.")}
+            )
+        if operator_has_deciders(operator=operator, requester=requester):
+            kind, deciding, validated_by = Request.Kind.MEMBERSHIP, None, ValidatedBy.OPERATOR
+        else:
+            kind, validated_by = Request.Kind.OPERATOR_ROLE, ValidatedBy.NATIONAL_AUTHORITY
+            deciding = competent_authority_for(operator.country)
+            if deciding is None:
+                raise ValidationError(
+                    {
+                        "operator": _(
+                            "This operator has no manager to validate your role, and no national "
+                            "authority can do it at the moment. Try again later or contact the "
+                            "service desk."
+                        )
+                    }
+                )
+    else:
+        assert authority is not None
+        if role not in Position.AUTHORITY_ROLES:
+            raise ValidationError(
+                {"role": _("Choose the role you ask for: officer or service desk.")}
+            )
+        kind, deciding, validated_by = Request.Kind.AUTHORITY_ROLE, authority, ValidatedBy.AUTHORITY
+        if not authority_has_officers(authority=authority, requester=requester):
+            national = competent_authority_for(authority.country)
+            if national is not None and national.pk != authority.pk:
+                deciding, validated_by = national, ValidatedBy.NATIONAL_AUTHORITY
+    _role_not_open(person=requester, role=role, operator=operator, authority=authority)
+    position = operators.position_request(
+        actor=requester, person=requester, operator=operator, authority=authority, role=role
+    )
+    return request_submit(
+        requester=requester,
+        kind=kind,
+        operator=operator,
+        authority=deciding,
+        payload={"position": position.pk, "role": role, "validated_by": validated_by, **contact},
     )

@@ -10,12 +10,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from comptoir.accounts.views import AuthenticatedRequest
 from comptoir.approvals import forms, selectors, services
 from comptoir.approvals.models import Request
+from comptoir.core.responses import not_allowed
 
 PAGE_SIZE = 25
 
@@ -116,8 +118,7 @@ def detail(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
         messages.error(request, str(exc.message))
         return redirect("approvals:detail", public_id=item.public_id)
     except services.NotAllowedToDecide as exc:
-        messages.error(request, str(exc.message))
-        return redirect("approvals:detail", public_id=item.public_id)
+        return _not_allowed(request, item, str(exc.message))
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
             for error in errors:
@@ -126,12 +127,21 @@ def detail(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
     return redirect("approvals:queue")
 
 
+def _not_allowed(request: AuthenticatedRequest, item: Request, message: str) -> HttpResponse:
+    return not_allowed(
+        request,
+        message=message,
+        back_url=reverse("approvals:detail", kwargs={"public_id": item.public_id}),
+        back_label=_("Back to request %(reference)s") % {"reference": item.reference},
+    )
+
+
 @login_required
 @require_POST
 def reassign(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
     item = _load(request, public_id)
     if not request.user.is_superuser:
-        raise Http404
+        return _not_allowed(request, item, _("Only administrators can reassign a request."))
     form = forms.ReassignForm(request.POST)
     if not form.is_valid():
         return _detail(request, item, reassign_form=form)

@@ -12,11 +12,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
-from pydantic import Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from comptoir.accounts.models import User
 from comptoir.notifications import selectors, services
 from comptoir.notifications.models import Notice
+from comptoir.notifications.preferences import notice_preferences_set
 
 PAGE_SIZE = 50
 
@@ -74,6 +75,28 @@ def _out(notice: Notice) -> dict[str, Any]:
 
 _REFUSALS = {401: Error, 403: Error}
 
+_BY_EMAIL = "True: by e-mail and in the portal; false: only in the portal."
+
+
+class PreferencesOut(Schema):
+    """For each category of notices, whether it also arrives by e-mail (in the portal always)."""
+
+    to_decide: bool = Field(..., description="Requests waiting for my decision. " + _BY_EMAIL)
+    my_requests: bool = Field(..., description="Decisions on my requests. " + _BY_EMAIL)
+    company: bool = Field(
+        ..., description="News of my companies (invitations, new members). " + _BY_EMAIL
+    )
+
+
+class PreferencesIn(Schema):
+    """The categories given change; the others keep their choice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to_decide: StrictBool | None = Field(None, description=_BY_EMAIL)
+    my_requests: StrictBool | None = Field(None, description=_BY_EMAIL)
+    company: StrictBool | None = Field(None, description=_BY_EMAIL)
+
 
 def build_router() -> Router:
     """A fresh router (a ninja router can be mounted on one API only)."""
@@ -95,6 +118,24 @@ def build_router() -> Router:
             "pages": max(1, math.ceil(count / PAGE_SIZE)),
             "items": [_out(notice) for notice in rows[start : start + PAGE_SIZE]],
         }
+
+    @router.get(
+        "/preferences",
+        response={200: PreferencesOut, **_REFUSALS},
+        summary="Which notices also reach the signed-in person by e-mail",
+    )
+    def preferences(request: _ApiRequest):
+        return selectors.notice_preferences(person=request.auth)
+
+    @router.put(
+        "/preferences",
+        response={200: PreferencesOut, **_REFUSALS},
+        summary="Choose which notices also reach the signed-in person by e-mail",
+    )
+    def preferences_set(request: _ApiRequest, payload: PreferencesIn):
+        return notice_preferences_set(
+            person=request.auth, choices=payload.model_dump(exclude_none=True)
+        )
 
     @router.post(
         "/read-all",

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from comptoir.accounts.models import User
-from comptoir.notifications.models import Notice
+from comptoir.notifications.models import Notice, NoticePreference
 
 
 def notices_for_person(
@@ -48,3 +48,30 @@ def notice_link_is_safe(link: str) -> bool:
         and "\\" not in link
         and url_has_allowed_host_and_scheme(link, allowed_hosts=None)
     )
+
+
+# --- Preferences --------------------------------------------------------------------------------
+
+
+def notice_preferences(*, person: User) -> dict[str, bool]:
+    """For each category of notices, whether the person also gets them by e-mail (in the portal
+    they always do). A category without a stored choice is by e-mail too."""
+    chosen = dict(
+        NoticePreference.objects.filter(person=person).values_list("category", "by_email")
+    )
+    return {
+        category: bool(chosen.get(category, True)) for category in NoticePreference.Category.values
+    }
+
+
+def notice_wants_email(*, person: User, category: str) -> bool:
+    """Whether a notice of this category should also reach the person by e-mail: yes unless
+    they chose "only in the portal" for it."""
+    if category not in NoticePreference.Category.values:
+        raise ValueError(f"Unknown notice category: {category!r}")
+    by_email = (
+        NoticePreference.objects.filter(person=person, category=category)
+        .values_list("by_email", flat=True)
+        .first()
+    )
+    return True if by_email is None else bool(by_email)

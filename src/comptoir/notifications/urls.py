@@ -10,6 +10,7 @@ notice_patterns = (
     [
         path("notices/", views.notices, name="notices"),
         path("notices/read-all/", views.notices_read_all, name="notices_read_all"),
+        path("notices/preferences/", views.preferences, name="preferences"),
         path("notices/<uuid:public_id>/open/", views.notice_open, name="notice_open"),
         path("notices/<uuid:public_id>/read/", views.notice_read, name="notice_read"),
     ],

@@ -13,11 +13,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from comptoir.accounts.views import AuthenticatedRequest
 from comptoir.notifications import selectors, services
-from comptoir.notifications.models import Notice, OutboxMessage
+from comptoir.notifications.models import Notice, NoticePreference, OutboxMessage
+from comptoir.notifications.preferences import notice_preferences_set
 
 PAGE_SIZE = 20
 
@@ -125,3 +127,67 @@ def notices_read_all(request: AuthenticatedRequest) -> HttpResponse:
     else:
         messages.info(request, _("You have no unread notices."))
     return _back_to_list(request)
+
+
+# --- Preferences --------------------------------------------------------------------------------
+
+BY_EMAIL = "email"
+PORTAL_ONLY = "portal"
+
+
+class _Radios(forms.RadioSelect):
+    """The error summary links to the first radio (Django gives the group no id to link to)."""
+
+    def id_for_label(self, id_: str, index: str | None = None) -> str:
+        return super().id_for_label(id_, "0" if index is None else index)
+
+
+class NoticePreferencesForm(forms.Form):
+    """One choice per category of notices: by e-mail and in the portal, or only in the portal."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for category, label in NoticePreference.Category.choices:
+            self.fields[category] = forms.ChoiceField(
+                label=label,
+                choices=[
+                    (BY_EMAIL, gettext_lazy("By e-mail and in the portal")),
+                    (PORTAL_ONLY, gettext_lazy("Only in the portal")),
+                ],
+                widget=_Radios,
+                error_messages=dict.fromkeys(
+                    ("required", "invalid_choice"),
+                    _("Choose how you want to receive the notices “%(category)s”.")
+                    % {"category": label},
+                ),
+            )
+
+    def choices(self) -> dict[str, bool]:
+        return {
+            category: self.cleaned_data[category] == BY_EMAIL
+            for category in NoticePreference.Category.values
+        }
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def preferences(request: AuthenticatedRequest) -> HttpResponse:
+    """For each category of notices, by e-mail and in the portal, or only in the portal."""
+    current = selectors.notice_preferences(person=request.user)
+    initial = {
+        category: BY_EMAIL if by_email else PORTAL_ONLY for category, by_email in current.items()
+    }
+    form = NoticePreferencesForm(
+        request.POST if request.method == "POST" else None, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        notice_preferences_set(person=request.user, choices=form.choices())
+        messages.success(request, _("Your notification preferences have been saved."))
+        return redirect("notifications:preferences")
+    return render(
+        request,
+        "notifications/preferences.html",
+        {"form": form, "email": request.user.email},
+        status=422 if form.errors else 200,
+    )

@@ -1,10 +1,15 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from comptoir.audit.services import audit_record
+from comptoir.core.text import search_text
 from comptoir.operators.models import (
+    ActivitySection,
+    ActivityType,
     Authority,
     CustomsOperation,
     Operator,
+    OperatorActivity,
     OperatorOperation,
     Position,
 )
@@ -36,6 +41,26 @@ class AuditedAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
 
 
+class OperatorActivityInline(admin.TabularInline):
+    """The operator's activities; each addition, change or removal here is audited with the
+    operator (OperatorAdmin.save_formset)."""
+
+    model = OperatorActivity
+    extra = 0
+    fields = ("activity_type", "identifier", "added_at", "added_by")
+    readonly_fields = ("added_at", "added_by")
+    autocomplete_fields = ("activity_type",)
+
+
+def _activity_data(activity: OperatorActivity) -> dict[str, object]:
+    activity_type = activity.activity_type
+    return {
+        "activity": activity.pk,
+        "activity_type": f"{activity_type.section.code}/{activity_type.code}",
+        "identifier": activity.identifier,
+    }
+
+
 @admin.register(Operator)
 class OperatorAdmin(AuditedAdmin):
     audit_name = "operator"
@@ -44,6 +69,67 @@ class OperatorAdmin(AuditedAdmin):
     search_fields = ("name", "eori", "national_id")
     # Merges and deletions go through their services (audited, with their effects), not here.
     readonly_fields = ("created_at", "modified_at", "merged_into", "deleted_at")
+    inlines = (OperatorActivityInline,)
+
+    def save_model(self, request, obj, form, change):
+        # The directory searches the folded name: keep it in step with the name.
+        obj.search_name = search_text(obj.name)[
+            : Operator._meta.get_field("search_name").max_length
+        ]
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not OperatorActivity:
+            return super().save_formset(request, form, formset, change)
+        instances = formset.save(commit=False)
+        for activity in formset.deleted_objects:
+            audit_record(
+                action="operator.activity_removed_by_admin",
+                actor=request.user,
+                subject=form.instance,
+                data=_activity_data(activity),
+            )
+            activity.delete()
+        changed = {id(obj) for obj, _fields in formset.changed_objects}
+        for activity in instances:
+            new = activity.pk is None
+            if new:
+                activity.added_by = request.user
+            activity.save()
+            if new or id(activity) in changed:
+                audit_record(
+                    action=f"operator.activity_{'added' if new else 'changed'}_by_admin",
+                    actor=request.user,
+                    subject=form.instance,
+                    data=_activity_data(activity),
+                )
+        formset.save_m2m()
+
+
+@admin.register(ActivitySection)
+class ActivitySectionAdmin(AuditedAdmin):
+    audit_name = "activity_section"
+    list_display = ("code", "label_en", "label_fr", "label_de", "ordering", "types")
+    list_editable = ("ordering",)
+    search_fields = ("code", "label_en", "label_fr", "label_de")
+
+    @admin.display(description=_("activity types"))
+    def types(self, obj: ActivitySection) -> int:
+        return obj.activity_types.count()
+
+
+@admin.register(ActivityType)
+class ActivityTypeAdmin(AuditedAdmin):
+    audit_name = "activity_type"
+    list_display = ("code", "section", "label_en", "label_fr", "label_de", "active", "ordering")
+    list_editable = ("active", "ordering")
+    list_filter = ("section", "active")
+    search_fields = ("code", "label_en", "label_fr", "label_de", "section__code")
+    list_select_related = ("section",)
+
+    def has_delete_permission(self, request, obj=None):
+        # Operators' activities refer to the catalogue: retire a type by making it inactive.
+        return False
 
 
 @admin.register(Authority)

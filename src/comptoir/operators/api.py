@@ -21,9 +21,15 @@ from comptoir.approvals import services as approvals
 from comptoir.approvals import spaces
 from comptoir.approvals.models import Request
 from comptoir.core.identifiers import eori_validate
-from comptoir.operators import selectors
+from comptoir.operators import activities, selectors
 from comptoir.operators import services as operator_services
-from comptoir.operators.models import Operator, OperatorOperation, Position
+from comptoir.operators.models import (
+    ActivityType,
+    Operator,
+    OperatorActivity,
+    OperatorOperation,
+    Position,
+)
 
 router = Router(tags=["operators"])
 
@@ -254,7 +260,7 @@ def membership_request(request: ApiRequest, payload: MembershipIn):
                 "or ask the company's legal representative to register the company first."
             ),
         )
-    submitted = approvals.membership_request_submit(
+    submitted = approvals.role_request_submit(
         requester=request.auth, operator=operator, role=payload.role
     )
     return Status(201, _request_out(submitted))
@@ -602,7 +608,9 @@ def transfer(request: ApiRequest, operator_id: int, payload: TransferIn):
     summary="Merge another space of the same company into this one (answers the one kept)",
 )
 def merge(request: ApiRequest, operator_id: int, payload: MergeIn):
-    operator, _acting = _space(request, operator_id, administrator=True)
+    operator, acting = _space(request, operator_id, administrator=True)
+    if not (request.auth.is_superuser or selectors.space_is_legal_representative(position=acting)):
+        return _forbidden(_("Only the legal representative of both spaces can merge them."))
     try:
         other = selectors.space_for_person(
             person=request.auth, operator_id=payload.other_operator_id, administrator=True
@@ -636,4 +644,153 @@ def delete(request: ApiRequest, operator_id: int):
         spaces.space_delete(actor=request.auth, operator=operator)
     except operator_services.NotAllowed as exc:
         return _forbidden(exc.message)
+    return Status(204, None)
+
+
+# --- Activities ---------------------------------------------------------------------------------
+
+
+class ActivityTypeOut(Schema):
+    id: int
+    code: str
+    label: str
+
+
+class ActivitySectionOut(Schema):
+    code: str
+    label: str
+    types: list[ActivityTypeOut]
+
+
+class ActivityOut(Schema):
+    id: int
+    section: str
+    section_label: str
+    activity_type_id: int
+    activity_type: str
+    label: str
+    identifier: str
+    added_at: datetime
+    added_by: str | None
+
+
+class ActivityIn(Schema):
+    activity_type_id: int = Field(..., description="An id from GET /api/v1/activity-types.")
+    identifier: str = Field(
+        "", description="The identifier the operator holds for this activity (optional)."
+    )
+
+    @field_validator("identifier")
+    @classmethod
+    def _check_identifier(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if len(value) > activities.IDENTIFIER_MAX:
+            raise ValueError(
+                _("Enter an identifier of %(max)s characters or fewer.")
+                % {"max": activities.IDENTIFIER_MAX}
+            )
+        return value
+
+
+def _activity_out(activity: OperatorActivity) -> dict[str, Any]:
+    language = (get_language() or "en")[:2]
+    activity_type = activity.activity_type
+    return {
+        "id": activity.pk,
+        "section": activity_type.section.code,
+        "section_label": activity_type.section.label_in(language),
+        "activity_type_id": activity_type.pk,
+        "activity_type": activity_type.code,
+        "label": activity_type.label_in(language),
+        "identifier": activity.identifier,
+        "added_at": activity.added_at,
+        "added_by": _name(activity.added_by),
+    }
+
+
+@router.get(
+    "/activity-types",
+    response={200: list[ActivitySectionOut], **_REFUSALS},
+    summary="The catalogue of activity types an operator may add, by section",
+)
+def activity_types(request: ApiRequest):
+    language = (get_language() or "en")[:2]
+    return [
+        {
+            "code": section.code,
+            "label": section.label_in(language),
+            "types": [
+                {"id": item.pk, "code": item.code, "label": item.label_in(language)}
+                for item in section.offered  # type: ignore[attr-defined]
+            ],
+        }
+        for section in activities.activity_sections_catalogue()
+    ]
+
+
+@router.get(
+    "/operators/{operator_id}/activities",
+    response={200: list[ActivityOut], **_SPACE},
+    summary="The operator's activities, by section",
+)
+def activities_list(request: ApiRequest, operator_id: int):
+    operator, _acting = _space(request, operator_id)
+    return [_activity_out(item) for item in activities.operator_activities(operator=operator)]
+
+
+@router.post(
+    "/operators/{operator_id}/activities",
+    response={201: ActivityOut, **_SPACE},
+    summary="Add an activity to the operator (legal representative and managers)",
+)
+def activity_add(request: ApiRequest, operator_id: int, payload: ActivityIn):
+    operator, _acting = _space(request, operator_id)
+    if not activities.activity_can_manage(actor=request.auth, operator=operator):
+        return _forbidden(
+            _("Only the legal representative and managers can change the company's activities.")
+        )
+    activity_type = ActivityType.objects.filter(pk=payload.activity_type_id).first()
+    if activity_type is None:
+        raise _unprocessable(
+            "activity_type_id",
+            _("Choose an activity type from the catalogue (GET /api/v1/activity-types)."),
+        )
+    try:
+        added = activities.operator_activity_add(
+            actor=request.auth,
+            operator=operator,
+            activity_type=activity_type,
+            identifier=payload.identifier,
+        )
+    except operator_services.NotAllowed as exc:
+        return _forbidden(exc.message)
+    except ValidationError as exc:
+        raise ValidationError(
+            {
+                ("activity_type_id" if field == "activity_type" else field): messages
+                for field, messages in exc.message_dict.items()
+            }
+        ) from None
+    return Status(201, _activity_out(added))
+
+
+@router.delete(
+    "/operators/{operator_id}/activities/{activity_id}",
+    response={204: None, **_SPACE},
+    summary="Remove one of the operator's activities (legal representative and managers)",
+)
+def activity_remove(request: ApiRequest, operator_id: int, activity_id: int):
+    operator, _acting = _space(request, operator_id)
+    try:
+        activity = activities.operator_activity(operator=operator, activity_id=activity_id)
+    except OperatorActivity.DoesNotExist as exc:
+        raise HttpError(404, "Not Found") from exc
+    try:
+        activities.operator_activity_remove(
+            actor=request.auth, operator=operator, activity=activity
+        )
+    except operator_services.NotAllowed as exc:
+        return _forbidden(exc.message)
+    except OperatorActivity.DoesNotExist as exc:
+        raise HttpError(404, "Not Found") from exc
     return Status(204, None)

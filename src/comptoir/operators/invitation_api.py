@@ -145,8 +145,11 @@ def _not_found() -> HttpError:
 
 
 def _managed(request: ApiRequest, operator_id: int) -> Operator:
+    """The operator the caller may invite to; 403 for other members of its space, else 404."""
     try:
         return invitations.operator_for_inviter(person=request.auth, operator_id=operator_id)
+    except invitations.NotAllowedToInvite as exc:
+        raise HttpError(403, str(exc.message)) from exc
     except Operator.DoesNotExist as exc:
         raise _not_found() from exc
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from comptoir.accounts.adapter import PENDING_INVITATION_SESSION_KEY
 from comptoir.accounts.models import User
 from comptoir.approvals import services as approvals
+from comptoir.core.responses import not_allowed
 from comptoir.operators import invitation_forms as forms
 from comptoir.operators import invitations
 from comptoir.operators.models import Invitation, Operator
@@ -70,7 +71,15 @@ def _operator_for_inviter(request: AuthenticatedRequest, operator_id: int) -> Op
 @login_required
 @never_cache
 def invite(request: AuthenticatedRequest, operator_id: int) -> HttpResponse:
-    operator = _operator_for_inviter(request, operator_id)
+    try:
+        operator = _operator_for_inviter(request, operator_id)
+    except invitations.NotAllowedToInvite as exc:
+        return not_allowed(
+            request,
+            message=str(exc.message),
+            back_url=reverse("operators:company", kwargs={"operator_id": operator_id}),
+            back_label=_("Back to the professional space"),
+        )
     form = forms.InvitationForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:

@@ -27,6 +27,8 @@ from django.utils.translation import gettext_lazy as _
 from comptoir.accounts.models import User
 from comptoir.audit.services import audit_record
 from comptoir.core.identifiers import company_number_eori_candidates, company_number_validate
+from comptoir.notifications.models import NoticePreference
+from comptoir.notifications.selectors import notice_wants_email
 from comptoir.notifications.services import notice_create, outbox_enqueue
 from comptoir.operators import services as operators
 from comptoir.operators.models import Invitation, Operator, Position
@@ -281,14 +283,19 @@ def _send(
     context: dict[str, Any],
     recipient: User | None = None,
 ) -> None:
-    """The e-mail, and for someone who has an account an in-app notice about the operator."""
+    """The e-mail, and for someone who has an account an in-app notice about the operator. The
+    e-mail to an account holder follows their choice for the "company" notices; an invitation
+    to an address (no recipient account given) is always sent."""
     with translation.override(language):
         context = {**context, "role": Role(context["role_code"]).label}
         subject = " ".join(
             render_to_string(f"operators/email/{template}_subject.txt", context).split()
         )
         body = render_to_string(f"operators/email/{template}_body.txt", context).strip()
-    if to:
+    if to and (
+        recipient is None
+        or notice_wants_email(person=recipient, category=NoticePreference.Category.COMPANY)
+    ):
         outbox_enqueue(
             to=to,
             subject=subject,
@@ -644,18 +651,30 @@ def operator_attach(*, actor: User, operator: Operator, country: str, number: st
 
 def operator_for_inviter(*, person: User, operator_id: int) -> Operator:
     """An operator where the person is legal representative or manager (valid position) and
-    that is not deleted; Operator.DoesNotExist (a 404) for anyone else, employees included."""
-    return (
-        Operator.objects.filter(
+    that is not deleted. Other members of its space (employees, suspended members) get
+    NotAllowedToInvite (a 403 with the reason); anyone else Operator.DoesNotExist (a 404)."""
+    try:
+        return (
+            Operator.objects.filter(
+                pk=operator_id,
+                deleted_at__isnull=True,
+                positions__person=person,
+                positions__role__in=INVITER_ROLES,
+                positions__status=Position.Status.VALID,
+            )
+            .distinct()
+            .get()
+        )
+    except Operator.DoesNotExist:
+        if Operator.objects.filter(
             pk=operator_id,
             deleted_at__isnull=True,
+            merged_into__isnull=True,
             positions__person=person,
-            positions__role__in=INVITER_ROLES,
-            positions__status=Position.Status.VALID,
-        )
-        .distinct()
-        .get()
-    )
+            positions__status__in=(Position.Status.VALID, Position.Status.SUSPENDED),
+        ).exists():
+            raise NotAllowedToInvite() from None
+        raise
 
 
 def invitations_open_for_operator(*, person: User, operator_id: int) -> QuerySet[Invitation]:
@@ -682,7 +701,7 @@ def invitation_for_inviter(*, person: User, operator_id: int, public_id: Any) ->
         return Invitation.objects.select_related("operator", "invited_by").get(
             operator=operator, public_id=public_id
         )
-    except (Operator.DoesNotExist, ValidationError, ValueError):
+    except (Operator.DoesNotExist, NotAllowedToInvite, ValidationError, ValueError):
         raise Invitation.DoesNotExist from None
 
 

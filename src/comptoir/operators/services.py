@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from comptoir.accounts.models import User
 from comptoir.audit.services import audit_record
 from comptoir.core.identifiers import eori_validate
+from comptoir.core.text import search_text
 from comptoir.operators import selectors
 from comptoir.operators.models import (
     Authority,
@@ -74,6 +75,7 @@ def operator_register(
         # Operators outside the EU may have no EORI (they carry their national identifier).
         eori=eori_validate(value=eori) if eori.strip() else "",
         name=name.strip(),
+        search_name=search_text(name)[:200],
         country=country.strip().upper(),
         address_line1=address_line1,
         address_line2=address_line2,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from comptoir.operators import views
+from comptoir.operators import activity_views, views
 
 app_name = "operators"
 
@@ -45,6 +45,16 @@ urlpatterns = [
         "companies/<int:operator_id>/members/<int:position_id>/end/",
         views.member_end,
         name="member_end",
+    ),
+    path(
+        "companies/<int:operator_id>/activities/add/",
+        activity_views.activity_add,
+        name="activity_add",
+    ),
+    path(
+        "companies/<int:operator_id>/activities/<int:activity_id>/remove/",
+        activity_views.activity_remove,
+        name="activity_remove",
     ),
     path("companies/<int:operator_id>/leave/", views.leave, name="leave"),
     path("companies/<int:operator_id>/transfer/", views.transfer, name="transfer"),

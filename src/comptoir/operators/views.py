@@ -25,8 +25,9 @@ from comptoir.approvals import selectors as approval_selectors
 from comptoir.approvals import services as approvals
 from comptoir.approvals import spaces
 from comptoir.approvals.models import Request
+from comptoir.core.responses import not_allowed
 from comptoir.notifications.selectors import notices_for_person
-from comptoir.operators import forms, selectors
+from comptoir.operators import activities, forms, selectors
 from comptoir.operators import services as operator_services
 from comptoir.operators.models import Operator, Position
 
@@ -269,7 +270,7 @@ def join(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         assert form.operator is not None
         try:
-            submitted = approvals.membership_request_submit(
+            submitted = approvals.role_request_submit(
                 requester=request.user, operator=form.operator, role=form.cleaned_data["role"]
             )
         except ValidationError as exc:
@@ -358,14 +359,14 @@ def space_view(*, administrator: bool = False) -> Callable[[SpaceView], SpaceVie
     return decorator
 
 
-def _not_allowed(
+def not_allowed_in_space(
     request: AuthenticatedRequest, operator: Operator, message: object
 ) -> HttpResponse:
-    return render(
+    return not_allowed(
         request,
-        "operators/space_not_allowed.html",
-        {"operator": operator, "message": message},
-        status=403,
+        message=str(message),
+        back_url=reverse("operators:company", kwargs={"operator_id": operator.pk}),
+        back_label=_("Back to the professional space of %(name)s") % {"name": operator.name},
     )
 
 
@@ -472,6 +473,9 @@ def company(
             if valid
             else None,
             "notices": _notices(user, operator.pk),
+            "activities": activities.operator_activity_rows(
+                operator=operator, language=(get_language() or "en")[:2]
+            ),
         },
     )
 
@@ -481,7 +485,9 @@ def operations_history(
     request: AuthenticatedRequest, operator: Operator, acting: Position | None
 ) -> HttpResponse:
     if acting is None or acting.status != Position.Status.VALID:
-        return _not_allowed(request, operator, _("Your position in this company is suspended."))
+        return not_allowed_in_space(
+            request, operator, _("Your position in this company is suspended.")
+        )
     grants = list(selectors.operation_history(operator=operator))
     references = spaces.request_references(
         public_ids=[g.granted_by_request for g in grants] + [g.revoked_by_request for g in grants]
@@ -510,7 +516,7 @@ def operations_change(
     request: AuthenticatedRequest, operator: Operator, acting: Position | None
 ) -> HttpResponse:
     if not selectors.space_is_legal_representative(position=acting):
-        return _not_allowed(
+        return not_allowed_in_space(
             request,
             operator,
             _("Only the legal representative can ask to change the company's customs operations."),
@@ -592,7 +598,7 @@ def _refused(
     request: AuthenticatedRequest, operator: Operator, refusal: selectors.Refusal
 ) -> HttpResponse:
     if refusal.permission:
-        return _not_allowed(request, operator, refusal.message)
+        return not_allowed_in_space(request, operator, refusal.message)
     messages.error(request, str(refusal.message))
     return redirect("operators:company", operator_id=operator.pk)
 
@@ -610,7 +616,7 @@ def _member_page(
         try:
             MEMBER_SERVICES[action](actor=request.user, position=position)
         except operator_services.NotAllowed as exc:
-            return _not_allowed(request, operator, exc.message)
+            return not_allowed_in_space(request, operator, exc.message)
         except ValidationError as exc:
             for message in _messages_of(exc):
                 messages.error(request, message)
@@ -676,7 +682,7 @@ def member_role(
                 actor=request.user, position=position, role=form.cleaned_data["role"]
             )
         except operator_services.NotAllowed as exc:
-            return _not_allowed(request, operator, exc.message)
+            return not_allowed_in_space(request, operator, exc.message)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -708,8 +714,7 @@ def leave(
         try:
             operator_services.position_leave(actor=request.user, operator=operator)
         except operator_services.NotAllowed as exc:
-            messages.error(request, str(exc.message))
-            return redirect("operators:leave", operator_id=operator.pk)
+            return not_allowed_in_space(request, operator, exc.message)
         except ValidationError as exc:
             for message in _messages_of(exc):
                 messages.error(request, message)
@@ -727,7 +732,7 @@ def transfer(
     request: AuthenticatedRequest, operator: Operator, acting: Position | None
 ) -> HttpResponse:
     if not selectors.space_is_legal_representative(position=acting):
-        return _not_allowed(
+        return not_allowed_in_space(
             request,
             operator,
             _("Only the legal representative can transfer the legal representation."),
@@ -774,7 +779,7 @@ def merge(
     request: AuthenticatedRequest, operator: Operator, acting: Position | None
 ) -> HttpResponse:
     if not _can_administer(request, acting):
-        return _not_allowed(
+        return not_allowed_in_space(
             request, operator, _("Only the legal representative of both spaces can merge them.")
         )
     candidates = spaces.space_merge_candidates(actor=request.user, operator=operator)
@@ -784,7 +789,7 @@ def merge(
         try:
             spaces.space_merge(actor=request.user, kept=operator, merged=other)
         except operator_services.NotAllowed as exc:
-            return _not_allowed(request, operator, exc.message)
+            return not_allowed_in_space(request, operator, exc.message)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -806,14 +811,14 @@ def delete(
     request: AuthenticatedRequest, operator: Operator, acting: Position | None
 ) -> HttpResponse:
     if not _can_administer(request, acting):
-        return _not_allowed(
+        return not_allowed_in_space(
             request, operator, _("Only the legal representative can delete the company's space.")
         )
     if request.method == "POST":
         try:
             spaces.space_delete(actor=request.user, operator=operator)
         except operator_services.NotAllowed as exc:
-            return _not_allowed(request, operator, exc.message)
+            return not_allowed_in_space(request, operator, exc.message)
         except ValidationError as exc:
             for message in _messages_of(exc):
                 messages.error(request, message)
