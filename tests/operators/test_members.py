@@ -56,7 +56,7 @@ def test_role_change_ends_the_old_position_and_starts_a_new_one(company, actor):
     ended = AuditEvent.objects.get(action="position.ended", subject_id=str(employee.pk))
     assert ended.data["from"] == "valid" and ended.data["to"] == "ended"
     followed = client.get(space_url(company)).content.decode()
-    assert "Emma Lovelace is now manager." in followed
+    assert "The role of Emma Lovelace is now: Manager." in followed
 
 
 def test_role_change_rules(company):

@@ -688,8 +688,8 @@ def member_role(
         else:
             messages.success(
                 request,
-                _("%(name)s is now %(role)s.")
-                % {"name": name, "role": changed.get_role_display().lower()},
+                _("The role of %(name)s is now: %(role)s.")
+                % {"name": name, "role": changed.get_role_display()},
             )
             return redirect("operators:company", operator_id=operator.pk)
     return render(
