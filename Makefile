@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv messages clean
+.PHONY: run test lint venv messages clean bench
 
 $(STAMP): requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ messages: $(STAMP)
 	cd src/comptoir && ../../$(BIN)/python ../../manage.py makemessages --no-obsolete -l fr -l en -l de --ignore "migrations/*"
 	msgen src/comptoir/locale/en/LC_MESSAGES/django.po -o src/comptoir/locale/en/LC_MESSAGES/django.po
 	cd src/comptoir && ../../$(BIN)/python ../../manage.py compilemessages
+
+# Directory search and import at 1,000,000 operators on PostgreSQL and SQLite (bench/README.md);
+# BENCH_OPERATORS=20000 for a quick check. Figures go to bench/results/.
+bench: $(STAMP)
+	$(BIN)/python bench/directory_search.py
 
 clean:
 	rm -rf $(VENV) var

@@ -7,6 +7,7 @@ from django.utils import timezone
 from stdnum import luhn
 
 from comptoir.accounts.models import User
+from comptoir.core.text import search_text
 from comptoir.operators.models import Authority, Operator, Position
 from tests.factories import UserFactory
 
@@ -18,6 +19,7 @@ class OperatorFactory(factory.django.DjangoModelFactory):
     # A valid French EORI: FR + a SIREN number with its Luhn check digit.
     eori = factory.Sequence(lambda n: f"FR{10000000 + n}{luhn.calc_check_digit(str(10000000 + n))}")
     name = factory.Sequence(lambda n: f"Transports Dupont {n}")
+    search_name = factory.LazyAttribute(lambda o: search_text(o.name))
     country = "FR"
     city = "Paris"
     status = Operator.Status.ACTIVE

@@ -227,6 +227,7 @@ def token_revoke(request: ApiRequest, token_id: int):
 
 api.add_router("", "comptoir.operators.api.router")
 api.add_router("", "comptoir.operators.invitation_api.router")
+api.add_router("", "comptoir.operators.directory_api.router")
 api.add_router("", "comptoir.operators.roles_api.router")
 api.add_router("/requests", "comptoir.approvals.api.router")
 api.add_router("/notices", "comptoir.notifications.api.router")

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("comptoir.accounts.urls")),
     path("", include("comptoir.approvals.urls")),
     path("", include("comptoir.operators.invitation_urls")),
+    path("", include("comptoir.operators.directory_urls")),
     path("", include("comptoir.operators.roles_urls")),
     path("", include("comptoir.operators.urls")),
     path("", include("comptoir.core.urls")),

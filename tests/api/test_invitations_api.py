@@ -106,7 +106,7 @@ def test_a_manager_may_invite(operator, boss):
 
 
 @pytest.mark.parametrize("who", ["employee", "outsider", "requested_manager"])
-def test_outside_the_scope_everything_answers_404(operator, boss, who):
+def test_outside_the_scope_everything_answers_404_and_employees_403(operator, boss, who):
     invitation_id = invite(api_for(boss), operator).json()["id"]
     if who == "employee":
         person = member(operator, Role.EMPLOYEE)
@@ -118,8 +118,10 @@ def test_outside_the_scope_everything_answers_404(operator, boss, who):
             person=person, operator=operator, role=Role.MANAGER, status=Position.Status.REQUESTED
         )
     client = api_for(person)
-    assert invite(client, operator, email="other@example.test").status_code == 404
-    assert client.get(f"/api/v1/operators/{operator.pk}/invitations").status_code == 404
+    # An employee sees the company's space: inviting there is refused with the reason (403).
+    expected = 403 if who == "employee" else 404
+    assert invite(client, operator, email="other@example.test").status_code == expected
+    assert client.get(f"/api/v1/operators/{operator.pk}/invitations").status_code == expected
     revoke = post(client, f"/operators/{operator.pk}/invitations/{invitation_id}/revoke")
     assert revoke.status_code == 404
     assert Invitation.objects.count() == 1

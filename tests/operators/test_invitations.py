@@ -143,12 +143,14 @@ def test_a_manager_may_invite_too(company):
     assert invitation.invited_by == company.manager
 
 
-@pytest.mark.parametrize("who", ["employee", "outsider"])
-def test_employees_and_outsiders_get_404_and_nothing_is_sent(company, who):
+@pytest.mark.parametrize(("who", "status"), [("employee", 403), ("outsider", 404)])
+def test_employees_are_refused_outsiders_get_404_and_nothing_is_sent(company, who, status):
+    """An employee sees the company's space, so the refusal says why (403); for an outsider the
+    company is outside their scope (404)."""
     client = signed_in(getattr(company, who))
     url = f"/companies/{company.operator.pk}/invite/"
-    assert client.get(url).status_code == 404
-    assert client.post(url, {"email": INVITED, "role": Role.EMPLOYEE}).status_code == 404
+    assert client.get(url).status_code == status
+    assert client.post(url, {"email": INVITED, "role": Role.EMPLOYEE}).status_code == status
     assert not Invitation.objects.exists() and not OutboxMessage.objects.exists()
     with pytest.raises(invitations.NotAllowedToInvite):
         invite(company, actor=getattr(company, who))

@@ -30,6 +30,7 @@ from comptoir.core.identifiers import company_number_eori_candidates, company_nu
 from comptoir.notifications.models import NoticePreference
 from comptoir.notifications.selectors import notice_wants_email
 from comptoir.notifications.services import notice_create, outbox_enqueue
+from comptoir.operators import selectors as operator_selectors
 from comptoir.operators import services as operators
 from comptoir.operators.models import Invitation, Operator, Position
 
@@ -550,8 +551,7 @@ def operator_for_company_number(*, country: str, number: str) -> Operator | None
     candidates = company_number_eori_candidates(country=country, number=number)
     found = {
         operator.eori: operator
-        for operator in Operator.objects.filter(
-            eori__in=candidates,
+        for operator in operator_selectors.operators_with_eori(*candidates).filter(
             status=Operator.Status.ACTIVE,
             deleted_at__isnull=True,
             merged_into__isnull=True,

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from comptoir.accounts import selectors, services
 from comptoir.accounts.models import User
+from comptoir.core.text import search_text
 from comptoir.operators.models import Authority, CustomsOperation, Operator, Position
 from comptoir.operators.services import operation_grant, position_appoint
 
@@ -60,7 +61,11 @@ class Command(BaseCommand):
         )
         operator, operator_created = Operator.objects.get_or_create(
             eori=DEMO_OPERATOR["eori"],
-            defaults={**DEMO_OPERATOR, "status": Operator.Status.ACTIVE},
+            defaults={
+                **DEMO_OPERATOR,
+                "status": Operator.Status.ACTIVE,
+                "search_name": search_text(DEMO_OPERATOR["name"]),
+            },
         )
         if operator_created:
             for operation in CustomsOperation.objects.filter(code__in=DEMO_OPERATOR_OPERATIONS):
