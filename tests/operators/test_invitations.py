@@ -162,7 +162,7 @@ def test_an_unknown_company_gets_404(company):
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(company):
-    response = Client().get(f"/companies/{company.operator.pk}/invite/")
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").get(f"/companies/{company.operator.pk}/invite/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
@@ -361,7 +361,7 @@ def test_the_link_works_once(company):
 
 def test_an_unknown_link_answers_like_a_used_one(company):
     invite(company)
-    for client in (Client(), signed_in(invitee())):
+    for client in (Client(HTTP_ACCEPT_LANGUAGE="en"), signed_in(invitee())):
         response = client.get("/invitations/not-a-real-token-at-all-0123456789/")
         assert response.status_code == 404
         assert UNKNOWN in page(response)
@@ -374,7 +374,7 @@ def test_an_expired_link_says_so(company):
         expires_at=timezone.now() - timedelta(minutes=1)
     )
     person = invitee()
-    for client in (Client(), signed_in(person)):
+    for client in (Client(HTTP_ACCEPT_LANGUAGE="en"), signed_in(person)):
         response = client.get(f"/invitations/{token}/")
         assert response.status_code == 410
         assert EXPIRED in page(response)

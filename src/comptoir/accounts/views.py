@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from comptoir.accounts import forms, selectors, services
 from comptoir.accounts.models import ApiToken, User
+from comptoir.core.forms import form_add_service_errors
 from comptoir.core.middleware import client_ip
 from comptoir.core.ratelimit import rate_limited
 
@@ -111,9 +112,7 @@ def profile_edit(request: AuthenticatedRequest) -> HttpResponse:
         try:
             services.profile_update(user=request.user, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, _("Your details have been updated."))
             return redirect("accounts:profile")

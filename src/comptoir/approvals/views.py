@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from comptoir.accounts.views import AuthenticatedRequest
 from comptoir.approvals import forms, selectors, services
 from comptoir.approvals.models import Request
+from comptoir.core.forms import form_add_service_errors
 from comptoir.core.responses import not_allowed
 
 PAGE_SIZE = 25
@@ -120,9 +121,7 @@ def detail(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
     except services.NotAllowedToDecide as exc:
         return _not_allowed(request, item, str(exc.message))
     except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
+        form_add_service_errors(form, exc)
         return _detail(request, item, decide_form=form)
     return redirect("approvals:queue")
 
@@ -154,9 +153,7 @@ def reassign(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpRespons
         messages.error(request, already_closed_message(exc.status))
         return redirect("approvals:detail", public_id=item.public_id)
     except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
+        form_add_service_errors(form, exc)
         return _detail(request, item, reassign_form=form)
     messages.success(
         request,

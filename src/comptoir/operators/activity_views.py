@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from comptoir.core.forms import form_add_service_errors
 from comptoir.operators import activities
 from comptoir.operators.activity_forms import ActivityAddForm
 from comptoir.operators.models import Operator, OperatorActivity, Position
@@ -41,9 +42,7 @@ def activity_add(
         except NotAllowed as exc:
             return not_allowed_in_space(request, operator, exc.message)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            form_add_service_errors(form, exc)
         else:
             language = (get_language() or "en")[:2]
             messages.success(

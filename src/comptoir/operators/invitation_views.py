@@ -4,7 +4,6 @@ service; reads go through selectors scoped by the person."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_POST
 from comptoir.accounts.adapter import PENDING_INVITATION_SESSION_KEY
 from comptoir.accounts.models import User
 from comptoir.approvals import services as approvals
+from comptoir.core.forms import form_add_service_errors
 from comptoir.core.responses import not_allowed
 from comptoir.operators import invitation_forms as forms
 from comptoir.operators import invitations
@@ -37,16 +37,6 @@ class AuthenticatedRequest(HttpRequest):
 
 def _posted(request: HttpRequest):
     return request.POST if request.method == "POST" else None
-
-
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error(None, error)
 
 
 def pending_invitation_url(request: HttpRequest) -> str | None:
@@ -93,7 +83,7 @@ def invite(request: AuthenticatedRequest, operator_id: int) -> HttpResponse:
         except invitations.NotAllowedToInvite as exc:  # lost the position meanwhile
             raise Http404 from exc
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(
                 request,

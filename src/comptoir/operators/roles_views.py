@@ -15,6 +15,7 @@ from comptoir.accounts.models import User
 from comptoir.approvals import selectors as approval_selectors
 from comptoir.approvals import services as approvals
 from comptoir.approvals.models import Request
+from comptoir.core.forms import form_add_service_errors
 from comptoir.operators import selectors
 from comptoir.operators.models import Operator, Position
 from comptoir.operators.roles_forms import RoleRequestForm
@@ -63,17 +64,6 @@ def _chosen_operators(request: HttpRequest) -> list[Operator]:
     return found
 
 
-def _form_errors(form: RoleRequestForm, exc: ValidationError) -> None:
-    """The service's messages on the form: on their field when the form has it, else on top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            for message in errors:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
-
-
 @login_required
 @never_cache
 def roles_list(request: AuthenticatedRequest) -> HttpResponse:
@@ -111,7 +101,7 @@ def role_new(request: AuthenticatedRequest) -> HttpResponse:
                 phone=data["phone"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             return redirect("roles:requested", public_id=submitted.public_id)
     return render(

@@ -25,6 +25,7 @@ from comptoir.approvals import selectors as approval_selectors
 from comptoir.approvals import services as approvals
 from comptoir.approvals import spaces
 from comptoir.approvals.models import Request
+from comptoir.core.forms import form_add_service_errors
 from comptoir.core.responses import not_allowed
 from comptoir.notifications.selectors import notices_for_person
 from comptoir.operators import activities, forms, selectors
@@ -394,17 +395,6 @@ def _messages_of(exc: ValidationError) -> list[str]:
     return [str(message) for message in exc.messages]
 
 
-def _form_errors(form: Any, exc: ValidationError) -> None:
-    """The service's messages on the form: on their field when the form has it, else on top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            for message in errors:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
-
-
 @login_required
 @never_cache
 def companies(request: AuthenticatedRequest) -> HttpResponse:
@@ -532,7 +522,7 @@ def operations_change(
                 remove=form.cleaned_data.get("remove", []),
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -684,7 +674,7 @@ def member_role(
         except operator_services.NotAllowed as exc:
             return not_allowed_in_space(request, operator, exc.message)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -748,7 +738,7 @@ def transfer(
                 actor=request.user, operator=operator, to_person_id=form.cleaned_data["to_person"]
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -791,7 +781,7 @@ def merge(
         except operator_services.NotAllowed as exc:
             return not_allowed_in_space(request, operator, exc.message)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             messages.success(
                 request,
