@@ -14,15 +14,12 @@ from comptoir.audit.models import AuditEvent
 from comptoir.audit.services import audit_verify
 from comptoir.operators.models import Operator, OperatorOperation, Position
 from tests.factories import UserFactory
+from tests.markers import requires_postgresql
 
 
+@requires_postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_officers_approving_at_once_give_one_decision(world, monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL's row locks: run with "
-            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/<database>"
-        )
     request = services.operator_registration_submit(
         requester=UserFactory(username="applicant1"),
         authority=world.authority,

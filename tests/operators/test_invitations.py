@@ -28,6 +28,7 @@ from comptoir.operators.models import Invitation, Operator, Position
 from tests.factories import PASSWORD, UserFactory, signup_data
 from tests.factories_operators import OperatorFactory, PositionFactory, member
 from tests.mail import run_worker
+from tests.markers import requires_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -470,13 +471,9 @@ def test_the_conditional_update_refuses_an_acceptance_that_lost_the_race(company
     assert not Position.objects.filter(person__username="second_001").exists()
 
 
+@requires_postgresql
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_acceptances_at_once_give_one_position(monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL's row locks: run with "
-            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/<database>"
-        )
     operator = OperatorFactory(eori="FR552100554", name="Dupont SA")
     boss = member(operator, Role.LEGAL_REPRESENTATIVE, username="legalrep1")
     company = Company(operator, boss, boss, boss, boss)
