@@ -226,7 +226,8 @@ def _membership_validate(submission: Submission) -> None:
         raise ValidationError({"position": _("Choose the role you ask for: manager or employee.")})
 
 
-def _membership_approved(request: Request, actor: User) -> None:
+def _position_approved(request: Request, actor: User) -> None:
+    """A request for a role (membership, operator role, authority role): the position is valid."""
     operators.position_validate(actor=actor, position=_position(request))
 
 
@@ -236,7 +237,7 @@ register(
         decided_in="operator",
         decider_roles=frozenset({Role.LEGAL_REPRESENTATIVE, Role.MANAGER}),
         validate=_membership_validate,
-        on_approved=_membership_approved,
+        on_approved=_position_approved,
         on_closed=_close_position,
     ),
 )
@@ -446,17 +447,13 @@ def _operator_role_validate(submission: Submission) -> None:
         )
 
 
-def _role_approved(request: Request, actor: User) -> None:
-    operators.position_validate(actor=actor, position=_position(request))
-
-
 register(
     Request.Kind.OPERATOR_ROLE,
     KindHandler(
         decided_in="authority",
         decider_roles=frozenset({Role.OFFICER}),
         validate=_operator_role_validate,
-        on_approved=_role_approved,
+        on_approved=_position_approved,
         on_closed=_close_position,
     ),
 )
@@ -484,7 +481,7 @@ register(
         decided_in="authority",
         decider_roles=frozenset({Role.OFFICER}),
         validate=_authority_role_validate,
-        on_approved=_role_approved,
+        on_approved=_position_approved,
         on_closed=_close_position,
     ),
 )
