@@ -106,6 +106,9 @@ INSTALLED_APPS = [
     "comptoir.notifications",
     "comptoir.operators",
     "comptoir.approvals",
+    "comptoir.b2g",
+    "comptoir.continuity",
+    "comptoir.lodging",
 ]
 
 MIDDLEWARE = [

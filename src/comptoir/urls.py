@@ -23,6 +23,9 @@ urlpatterns = [
     path("", include("comptoir.operators.directory_urls")),
     path("", include("comptoir.operators.roles_urls")),
     path("", include("comptoir.operators.urls")),
+    path("", include("comptoir.continuity.urls")),
+    path("", include("comptoir.lodging.urls")),
+    path("", include("comptoir.b2g.urls")),
     path("", include("comptoir.core.urls")),
     # Development pages: each view answers 404 unless DEBUG is on.
     path("", include("comptoir.notifications.urls")),

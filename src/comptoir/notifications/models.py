@@ -50,6 +50,11 @@ class Notice(models.Model):
     """An in-app notice for one person, written in their language in the same transaction as the
     state change it tells about. An operator's notices also show in its professional space."""
 
+    class Priority(models.TextChoices):
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -69,6 +74,13 @@ class Notice(models.Model):
     title = models.CharField(_("title"), max_length=255)
     body = models.TextField(_("text"), blank=True)
     link = models.CharField(_("link"), max_length=300, blank=True)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    #: The area of work it belongs to (company, customs, continuity, lodging, certificates…).
+    sector = models.CharField(_("sector"), max_length=30, blank=True)
+    #: The reference number it is about (a request reference, an MRN…), for search and filters.
+    reference = models.CharField(_("reference"), max_length=40, blank=True, db_index=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 

@@ -25,6 +25,10 @@ class Operator(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         CLOSED = "closed", _("Closed")
 
+    class LodgingChannel(models.TextChoices):
+        B2G = "b2g", _("B2G system")
+        PORTAL = "portal", _("Portal only")
+
     eori = models.CharField(_("EORI number"), max_length=17, blank=True, default="")
     name = models.CharField(_("name"), max_length=200)
     country = models.CharField(_("country"), max_length=2, validators=[country_validator])
@@ -54,6 +58,18 @@ class Operator(models.Model):
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    lodging_channel = models.CharField(
+        _("lodging channel"),
+        max_length=10,
+        choices=LodgingChannel.choices,
+        default=LodgingChannel.PORTAL,
+        # Also a database default: bulk imports (COPY) leave the column out.
+        db_default=LodgingChannel.PORTAL,
+        help_text=_(
+            "B2G operators lodge through their own system and use the portal only during a "
+            "fallback; portal-only operators always lodge through the portal."
+        ),
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     modified_at = models.DateTimeField(_("modified"), auto_now=True)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class B2gConfig(AppConfig):
+    name = "comptoir.b2g"
+    verbose_name = _("B2G access")
