@@ -188,7 +188,11 @@ def _with_activities(ids: list[int]) -> list[Operator]:
 class DirectoryPaginator(Paginator):
     """Pages of directory results. Counts at most COUNT_CAP rows (`more` tells when there are
     more), and reads a page in two steps: the ids in order (PostgreSQL answers from the index
-    alone), then those rows with their activities."""
+    alone), then those rows with their activities.
+
+    When one query serves both for order and for counting (PostgreSQL), the ids of the first
+    COUNT_CAP + 1 matches in name order are read once: they give the capped count and every
+    page's ids (only those can be paged), at the cost of one index walk instead of two."""
 
     def __init__(
         self,
@@ -201,7 +205,15 @@ class DirectoryPaginator(Paginator):
         self.countable = object_list if countable is None else countable
 
     @cached_property
+    def _first_ids(self) -> list[int] | None:
+        if self.countable is not self.rows:
+            return None
+        return list(self.rows.values_list("pk", flat=True)[: COUNT_CAP + 1])
+
+    @cached_property
     def _capped_count(self) -> int:
+        if self._first_ids is not None:
+            return len(self._first_ids)
         # Without ORDER BY, the database stops after COUNT_CAP + 1 matches.
         return self.countable.order_by()[: COUNT_CAP + 1].count()
 
@@ -218,7 +230,10 @@ class DirectoryPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
-        ids = list(self.rows.values_list("pk", flat=True)[bottom:top])
+        if self._first_ids is not None:
+            ids = self._first_ids[bottom:top]
+        else:
+            ids = list(self.rows.values_list("pk", flat=True)[bottom:top])
         return Page(_with_activities(ids), number, self)
 
 
