@@ -22,6 +22,7 @@ from pydantic import field_validator
 from comptoir.accounts import selectors, services
 from comptoir.accounts.middleware import use_person_language
 from comptoir.accounts.models import ApiToken, User
+from comptoir.b2g.auth import install_exception_handler
 
 
 class ApiRequest(HttpRequest):
@@ -84,6 +85,10 @@ api = NinjaAPI(
     urls_namespace="api-1",
     auth=[PersonalTokenAuth(), SessionAuth()],
 )
+
+
+# B2G refusals answer 401 with {"detail", "code"}, whichever router uses b2g_client_auth.
+install_exception_handler(api)
 
 
 @api.exception_handler(AccountGateRefused)

@@ -384,6 +384,13 @@ COMPTOIR_SPACE_RETENTION_DAYS = int(env("COMPTOIR_SPACE_RETENTION_DAYS", "30") o
 COMPTOIR_EORI_SERVICE_URL = env("COMPTOIR_EORI_SERVICE_URL", "") or ""
 COMPTOIR_EORI_SERVICE_TIMEOUT = float(env("COMPTOIR_EORI_SERVICE_TIMEOUT", "5") or 5)
 
+# B2G clients (docs/b2g.md): the header in which a TLS-terminating proxy forwards the client
+# certificate (URL-encoded PEM), believed only from these addresses or networks.
+COMPTOIR_B2G_CLIENT_CERT_HEADER = (
+    env("COMPTOIR_B2G_CLIENT_CERT_HEADER", "X-SSL-Client-Cert") or "X-SSL-Client-Cert"
+)
+COMPTOIR_B2G_TRUSTED_PROXIES = env_list("COMPTOIR_B2G_TRUSTED_PROXIES", "")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION

@@ -194,6 +194,36 @@ def test_the_count_stops_at_the_cap(monkeypatch):
     assert (exact.count, exact.more) == (1, False)
 
 
+def test_postgresql_walks_the_name_index_when_many_match(monkeypatch):
+    """More matches than the count's cap: PostgreSQL reads a page by walking the (country, name)
+    index in name order (the words checked in the index alone), and finds the same rows as the
+    trigram index does."""
+    monkeypatch.setattr(directory, "COUNT_CAP", 5)
+    for number in range(9, -1, -1):
+        ListedOperatorFactory(name=f"Transports Martin {number}")
+    ListedOperatorFactory(name="Martin Transports", country="BE", eori="")
+    paginator = directory_paginator(country="FR", name="mar tr", per_page=3)
+    assert paginator.more
+    if not POSTGRESQL:
+        assert paginator.walk is None
+        return
+    walked = [paginator.page(number).object_list for number in (1, 2)]
+    assert [names(rows) for rows in walked] == [
+        ["Transports Martin 0", "Transports Martin 1", "Transports Martin 2"],
+        ["Transports Martin 3", "Transports Martin 4"],
+    ]
+    assert list(paginator.walk.values_list("pk", flat=True)) == list(
+        paginator.rows.values_list("pk", flat=True)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = paginator.walk.values_list("pk", flat=True)[:3].query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using operator_directory_country_name" in plan, plan
+    assert "operator_directory_trgm" not in plan, plan
+
+
 def test_pages_bring_the_activities_with_their_identifiers(
     catalogue, django_assert_max_num_queries
 ):

@@ -32,6 +32,15 @@ class B2GClient(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # A certificate identifies one enabled client (checked by the services; this makes
+            # it hold when two administrators act at the same moment).
+            models.UniqueConstraint(
+                fields=["certificate_fingerprint"],
+                condition=models.Q(enabled=True) & ~models.Q(certificate_fingerprint=""),
+                name="b2g_client_certificate_enabled_unique",
+            )
+        ]
         verbose_name = _("B2G client")
         verbose_name_plural = _("B2G clients")
 

@@ -34,7 +34,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BigIntegerField, F, Func, Prefetch, Q, QuerySet
+from django.db.models import BigIntegerField, CharField, F, Func, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -133,12 +133,28 @@ def _name_filter(
     return rows, rows
 
 
+def _postgresql_walk(rows: QuerySet[Operator], words: list[str]) -> QuerySet[Operator]:
+    """The same filter as _name_filter's on PostgreSQL, on an expression that the trigram index
+    does not answer: the planner walks the (country, name) index (which includes search_name,
+    so that the filter is checked in the index alone) in name order."""
+    unindexed = Func(F("search_name"), template="(%(expressions)s || '')", output_field=CharField())
+    rows = rows.alias(directory_walk_name=unindexed)
+    for word in words:
+        if len(word) < 3:
+            rows = rows.filter(directory_walk_name__regex=rf"(^| ){word}")
+        else:
+            rows = rows.filter(directory_walk_name__contains=word)
+    return rows
+
+
 def _search(
     *, country: str, name: str, eori: str, section: str, activity_type: str
-) -> tuple[QuerySet[Operator], QuerySet[Operator]]:
+) -> tuple[QuerySet[Operator], QuerySet[Operator], QuerySet[Operator] | None]:
+    """(rows in name order, the same rows to count, the same rows by a walk of the name index
+    in order (PostgreSQL name searches; else None))."""
     country = (country or "").strip().upper()
     if not _COUNTRY.match(country):
-        return Operator.objects.none(), Operator.objects.none()
+        return Operator.objects.none(), Operator.objects.none(), None
     rows = Operator.objects.filter(LISTED, country=country)
     if (eori or "").strip():
         rows = rows.filter(eori=eori_normalise(value=eori)).exclude(eori="")
@@ -150,10 +166,13 @@ def _search(
             activities = activities.filter(activity_type__code=activity_type)
         rows = rows.filter(pk__in=activities.values("operator_id"))
     countable = rows
+    walk = None
     words = directory_words(name or "")
     if words:
+        if connection.vendor == "postgresql":
+            walk = _postgresql_walk(rows, words).order_by("name", "pk")
         rows, countable = _name_filter(rows, country, words)
-    return rows.order_by("name", "pk"), countable
+    return rows.order_by("name", "pk"), countable, walk
 
 
 def directory_search(
@@ -169,7 +188,7 @@ def directory_search(
     the whole EORI number (spaces and case ignored), `section` and `activity_type` the codes of
     the activity catalogue. An invalid country gives no result. Slice it for paging, or use
     directory_paginator(), which counts cheaply (at most COUNT_CAP rows)."""
-    rows, _countable = _search(
+    rows, _countable, _walk = _search(
         country=country, name=name, eori=eori, section=section, activity_type=activity_type
     )
     return rows
@@ -190,30 +209,26 @@ class DirectoryPaginator(Paginator):
     more), and reads a page in two steps: the ids in order (PostgreSQL answers from the index
     alone), then those rows with their activities.
 
-    When one query serves both for order and for counting (PostgreSQL), the ids of the first
-    COUNT_CAP + 1 matches in name order are read once: they give the capped count and every
-    page's ids (only those can be paged), at the cost of one index walk instead of two."""
+    `walk` (PostgreSQL): the same rows, read by walking the (country, name) index in name order
+    and keeping those that match. Used when more than COUNT_CAP rows match: the words are common,
+    so a page of matches comes after a short walk, whereas the trigram index would fetch and sort
+    every match (the planner, which underestimates how many rows several words match together,
+    tends to choose that)."""
 
     def __init__(
         self,
         object_list: QuerySet[Operator],
         per_page: int = PAGE_SIZE,
         countable: QuerySet[Operator] | None = None,
+        walk: QuerySet[Operator] | None = None,
     ) -> None:
         super().__init__(object_list, per_page)
         self.rows = object_list
         self.countable = object_list if countable is None else countable
-
-    @cached_property
-    def _first_ids(self) -> list[int] | None:
-        if self.countable is not self.rows:
-            return None
-        return list(self.rows.values_list("pk", flat=True)[: COUNT_CAP + 1])
+        self.walk = walk
 
     @cached_property
     def _capped_count(self) -> int:
-        if self._first_ids is not None:
-            return len(self._first_ids)
         # Without ORDER BY, the database stops after COUNT_CAP + 1 matches.
         return self.countable.order_by()[: COUNT_CAP + 1].count()
 
@@ -230,10 +245,8 @@ class DirectoryPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
-        if self._first_ids is not None:
-            ids = self._first_ids[bottom:top]
-        else:
-            ids = list(self.rows.values_list("pk", flat=True)[bottom:top])
+        rows = self.walk if self.walk is not None and self.more else self.rows
+        ids = list(rows.values_list("pk", flat=True)[bottom:top])
         return Page(_with_activities(ids), number, self)
 
 
@@ -247,10 +260,10 @@ def directory_paginator(
     per_page: int = PAGE_SIZE,
 ) -> DirectoryPaginator:
     """directory_search's results in pages, each operator with its activities."""
-    rows, countable = _search(
+    rows, countable, walk = _search(
         country=country, name=name, eori=eori, section=section, activity_type=activity_type
     )
-    return DirectoryPaginator(rows, per_page=per_page, countable=countable)
+    return DirectoryPaginator(rows, per_page=per_page, countable=countable, walk=walk)
 
 
 def directory_catalogue() -> list[ActivitySection]:
