@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "comptoir.notifications",
     "comptoir.operators",
     "comptoir.approvals",
+    "comptoir.certificates",
     "comptoir.b2g",
     "comptoir.continuity",
     "comptoir.lodging",
