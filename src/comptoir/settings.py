@@ -392,6 +392,20 @@ COMPTOIR_B2G_CLIENT_CERT_HEADER = (
 )
 COMPTOIR_B2G_TRUSTED_PROXIES = env_list("COMPTOIR_B2G_TRUSTED_PROXIES", "")
 
+# Dashboard: tasks due within this many days count as "about to expire" (and rise to high).
+COMPTOIR_TASK_DUE_SOON_DAYS = int(env("COMPTOIR_TASK_DUE_SOON_DAYS", "7") or 7)
+
+# Lodging gate (docs/lodging.md): the country of the MRNs issued, the largest declaration
+# accepted, and where accepted declarations are handed over (a folder the national system reads).
+COMPTOIR_MRN_COUNTRY = (env("COMPTOIR_MRN_COUNTRY", "LU") or "LU").upper()
+COMPTOIR_DECLARATION_MAX_BYTES = int(env("COMPTOIR_DECLARATION_MAX_BYTES", "5242880") or 5242880)
+COMPTOIR_LODGING_DOWNSTREAM = env("COMPTOIR_LODGING_DOWNSTREAM", "folder") or "folder"
+COMPTOIR_LODGING_FOLDER = Path(
+    env("COMPTOIR_LODGING_FOLDER", str(VAR_DIR / "downstream")) or VAR_DIR / "downstream"
+)
+COMPTOIR_LODGING_MAX_ATTEMPTS = int(env("COMPTOIR_LODGING_MAX_ATTEMPTS", "10") or 10)
+COMPTOIR_LODGING_RETRY_BASE_SECONDS = int(env("COMPTOIR_LODGING_RETRY_BASE_SECONDS", "30") or 30)
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION

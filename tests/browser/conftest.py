@@ -42,6 +42,7 @@ def _browser_required() -> bool:
 SEEDING_MIGRATIONS = (
     "comptoir.operators.migrations.0002_seed_customs_operations",
     "comptoir.operators.migrations.0005_seed_activities",
+    "comptoir.lodging.migrations.0002_seed_declaration_types",
 )
 
 

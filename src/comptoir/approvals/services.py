@@ -445,8 +445,12 @@ _NOTICE_CATEGORIES = {"submitted": "to_decide", "decided": "my_requests"}
 def _notify(*, recipients: Iterable[User], template: str, request: Request) -> None:
     """Tell each recipient, in their language, in this transaction: an in-app notice for
     everyone, and an e-mail written to the outbox for those with an address who did not choose
-    "only in the portal" for this category of notices."""
+    "only in the portal" for this category of notices. On the dashboard the notice carries
+    the request's sector (company or customs) and reference."""
+    from comptoir.approvals.worklist import request_sector
+
     link = _notice_link(template=template, request=request)
+    sector = request_sector(request.kind)
     for person in recipients:
         language = person.language or settings.LANGUAGE_CODE
         category = _NOTICE_CATEGORIES.get(template) or (
@@ -474,6 +478,8 @@ def _notify(*, recipients: Iterable[User], template: str, request: Request) -> N
             body=notice_body,
             link=link,
             operator=request.operator,
+            sector=sector,
+            reference=request.reference,
         )
         if not by_email:
             continue

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
+from stdnum import iso6346
 from stdnum.be import vat as be_vat
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fr import siren as fr_siren
@@ -365,3 +366,108 @@ def company_number_eori_candidates(*, country: str, number: str) -> list[str]:
     if country == "BE":
         return [f"BE{number}"]
     return []
+
+
+# --- Movement Reference Numbers (MRN) -----------------------------------------------------------
+#
+# Union Customs Code, Annex B (data element 12 01 000 000 / MRN): 18 characters —
+#   2 digits   the last two digits of the year of acceptance;
+#   2 letters  the country of the customs office that issued it (ISO 3166-1 alpha-2);
+#   12 letters or digits, unique per year and country (the national serial);
+#   1 letter   the procedure category (e.g. J transit, R import); MRNs issued before the Union
+#              Customs Code (like the published example below) have a 13th serial character
+#              there, so a digit is accepted when validating;
+#   1 check character, computed over the first 17 with the ISO 6346 (container number) method:
+#   each character takes its ISO 6346 value (digits 0–9, letters 10–38 skipping multiples of 11),
+#   weighted by 2**position, summed, modulo 11, and a remainder of 10 becomes 0.
+# Published example: 21GB00014210026352 (check character 2).
+
+MRN_LENGTH = 18
+_MRN_YEAR = re.compile(r"[0-9]{2}")
+_MRN_COUNTRY = re.compile(r"[A-Z]{2}")
+_MRN_SERIAL = re.compile(r"[A-Z0-9]{12}")
+_MRN_PROCEDURE = re.compile(r"[A-Z0-9]")
+_MRN_FIRST17 = re.compile(r"[0-9]{2}[A-Z]{2}[A-Z0-9]{13}")
+
+MRN_MESSAGES: dict[str, StrPromise] = {
+    "mrn_empty": _("Enter an MRN"),
+    "mrn_length": _(
+        "An MRN must be 18 characters, like 21GB00014210026352: you entered %(length)s"
+    ),
+    "mrn_year": _("An MRN starts with the last two digits of a year, like 24"),
+    "mrn_country": _(
+        "Characters 3 and 4 of an MRN are the two-letter country code, like LU"
+    ),
+    "mrn_serial": _(
+        "Characters 5 to 16 of an MRN can only be letters and numbers"
+    ),
+    "mrn_procedure": _(
+        "Character 17 of an MRN is the letter of the procedure, like J for transit (or a "
+        "digit in older MRNs)"
+    ),
+    "mrn_check": _(
+        "The last character of this MRN is not the right check character: check the number"
+    ),
+}  # fmt: skip
+
+
+def _mrn_fail(message_code: str, **params: object) -> ValidationError:
+    return ValidationError(MRN_MESSAGES[message_code], code=message_code, params=params or None)
+
+
+def mrn_check_character(first17: str) -> str:
+    """The ISO 6346 check character of the first 17 characters of an MRN (stdnum.iso6346's
+    calc_check_digit weighs any length of characters by 2**position, as the MRN rule does)."""
+    if not _MRN_FIRST17.fullmatch(first17 or ""):
+        raise ValueError(f"not the first 17 characters of an MRN: {first17!r}")
+    return iso6346.calc_check_digit(first17)
+
+
+def mrn_build(*, year: int, country: str, serial: int | str, procedure: str) -> str:
+    """The MRN for this year (four or two digits), issuing country, national serial (an integer
+    is zero-padded to 12 digits) and procedure letter, with its check character. ValueError
+    for parts that do not fit."""
+    if isinstance(serial, int):
+        if not 0 <= serial < 10**12:
+            raise ValueError(f"MRN serial out of range: {serial}")
+        serial_text = f"{serial:012d}"
+    else:
+        serial_text = str(serial).upper()
+    if not (
+        _MRN_COUNTRY.fullmatch(country.upper())
+        and _MRN_SERIAL.fullmatch(serial_text)
+        and re.fullmatch(r"[A-Z]", procedure.upper())
+    ):
+        raise ValueError(f"not the parts of an MRN: {country!r}, {serial!r}, {procedure!r}")
+    first17 = f"{year % 100:02d}{country.upper()}{serial_text}{procedure.upper()}"
+    return first17 + mrn_check_character(first17)
+
+
+def mrn_validate(value: str) -> str:
+    """The MRN normalised (no whitespace, upper case), or a ValidationError whose code and
+    message say what is wrong: mrn_empty, mrn_length, mrn_year, mrn_country, mrn_serial,
+    mrn_procedure, mrn_check."""
+    mrn = _WHITESPACE.sub("", value or "").upper()
+    if not mrn:
+        raise _mrn_fail("mrn_empty")
+    if len(mrn) != MRN_LENGTH:
+        raise _mrn_fail("mrn_length", length=len(mrn))
+    if not _MRN_YEAR.fullmatch(mrn[0:2]):
+        raise _mrn_fail("mrn_year")
+    if not _MRN_COUNTRY.fullmatch(mrn[2:4]):
+        raise _mrn_fail("mrn_country")
+    if not _MRN_SERIAL.fullmatch(mrn[4:16]):
+        raise _mrn_fail("mrn_serial")
+    if not _MRN_PROCEDURE.fullmatch(mrn[16]):
+        raise _mrn_fail("mrn_procedure")
+    if mrn_check_character(mrn[:17]) != mrn[17]:
+        raise _mrn_fail("mrn_check")
+    return mrn
+
+
+def mrn_is_valid(value: str) -> bool:
+    try:
+        mrn_validate(value)
+    except ValidationError:
+        return False
+    return True

@@ -179,6 +179,8 @@ def outbox_requeue_due() -> int:
 TOPIC_MAX = Notice._meta.get_field("topic").max_length or 120
 TITLE_MAX = Notice._meta.get_field("title").max_length or 255
 LINK_MAX = Notice._meta.get_field("link").max_length or 300
+SECTOR_MAX = Notice._meta.get_field("sector").max_length or 30
+REFERENCE_MAX = Notice._meta.get_field("reference").max_length or 40
 
 
 def notice_create(
@@ -189,13 +191,22 @@ def notice_create(
     body: str = "",
     link: str = "",
     operator: Operator | None = None,
+    priority: str = Notice.Priority.NORMAL,
+    sector: str = "",
+    reference: str = "",
 ) -> Notice:
     """Store one notice for the recipient. Called inside the caller's transaction (the notice
     commits with the state change it tells about, or not at all); the title and body are already
-    in the recipient's language. The link is a path inside the portal, never another site."""
+    in the recipient's language. The link is a path inside the portal, never another site.
+    `priority` is one of Notice.Priority, `sector` the area of work (company, customs, lodging…)
+    and `reference` the number it is about (a request reference, an MRN), shown and searched on
+    the dashboard."""
     topic = (topic or "").strip()
     title = " ".join((title or "").split())
     link = (link or "").strip()
+    priority = (priority or "").strip()
+    sector = (sector or "").strip()
+    reference = (reference or "").strip()
     errors: dict[str, str] = {}
     if not topic or len(topic) > TOPIC_MAX:
         errors["topic"] = str(
@@ -208,6 +219,16 @@ def notice_create(
         title = title[: TITLE_MAX - 1].rstrip() + "…"
     if link and (len(link) > LINK_MAX or not notice_link_is_safe(link)):
         errors["link"] = str(_("Enter a link to a page of the portal, starting with a single /."))
+    if priority not in Notice.Priority.values:
+        errors["priority"] = str(_("Select the priority: low, normal or high."))
+    if len(sector) > SECTOR_MAX:
+        errors["sector"] = str(
+            _("Enter a sector of %(max)s characters or fewer.") % {"max": SECTOR_MAX}
+        )
+    if len(reference) > REFERENCE_MAX:
+        errors["reference"] = str(
+            _("Enter a reference of %(max)s characters or fewer.") % {"max": REFERENCE_MAX}
+        )
     if errors:
         raise ValidationError(errors)
     return Notice.objects.create(
@@ -217,6 +238,9 @@ def notice_create(
         title=title,
         body=(body or "").strip(),
         link=link,
+        priority=priority,
+        sector=sector,
+        reference=reference,
     )
 
 

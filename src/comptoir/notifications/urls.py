@@ -8,6 +8,7 @@ from comptoir.notifications import views
 
 notice_patterns = (
     [
+        path("dashboard/", views.dashboard, name="dashboard"),
         path("notices/", views.notices, name="notices"),
         path("notices/read-all/", views.notices_read_all, name="notices_read_all"),
         path("notices/preferences/", views.preferences, name="preferences"),

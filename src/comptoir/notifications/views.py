@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,9 +20,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from comptoir.accounts.views import AuthenticatedRequest
+from comptoir.notifications import dashboard as dashboard_selectors
 from comptoir.notifications import selectors, services
+from comptoir.notifications.forms import DashboardFilterForm
 from comptoir.notifications.models import Notice, NoticePreference, OutboxMessage
 from comptoir.notifications.preferences import notice_preferences_set
+from comptoir.notifications.worklist import WorkItem, task_due_soon_days, work_item_due_soon
 
 PAGE_SIZE = 20
 
@@ -52,10 +58,12 @@ class NoticeFilterForm(forms.Form):
 
 
 def _back_to_list(request: AuthenticatedRequest) -> HttpResponse:
-    """Back to the list as it was (filter, page), when the form says where that was."""
+    """Back to the list as it was (filter, page), when the form says where that was: the
+    notices or the dashboard."""
     list_url = reverse("notifications:notices")
     candidate = request.POST.get("next", "")
-    if candidate.startswith(list_url) and url_has_allowed_host_and_scheme(
+    back_to = (list_url, reverse("notifications:dashboard"))
+    if candidate.startswith(back_to) and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(candidate)
@@ -127,6 +135,108 @@ def notices_read_all(request: AuthenticatedRequest) -> HttpResponse:
     else:
         messages.info(request, _("You have no unread notices."))
     return _back_to_list(request)
+
+
+# --- Dashboard ----------------------------------------------------------------------------------
+
+
+def _page(rows: Sequence[Any] | QuerySet[Any], number: str | None) -> Page:
+    return Paginator(rows, PAGE_SIZE).get_page(number)
+
+
+@login_required
+@require_GET
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
+    """The person's tasks (soonest due first) and notices (newest first), filtered and paged
+    each on its own, with how many tasks expire soon."""
+    person = request.user
+    tasks = dashboard_selectors.dashboard_tasks(person=person)
+    choices = dashboard_selectors.dashboard_choices(person=person, tasks=tasks)
+    form = DashboardFilterForm(request.GET, choices=choices)
+    tasks_page = notices_page = None
+    filters = None
+    if form.is_valid():
+        filters = form.filters()
+        if filters.kind != dashboard_selectors.KIND_NOTICES:
+            tasks_page = _page(
+                dashboard_selectors.dashboard_tasks_filter(tasks=tasks, filters=filters),
+                request.GET.get("tasks_page"),
+            )
+        if filters.kind != dashboard_selectors.KIND_TASKS:
+            notices_page = _page(
+                dashboard_selectors.dashboard_notices(person=person, filters=filters),
+                request.GET.get("page"),
+            )
+    due_soon = dashboard_selectors.tasks_due_soon_count(tasks=tasks)
+    days = task_due_soon_days()
+    query = request.GET.copy()
+    for name in ("page", "tasks_page"):
+        query.pop(name, None)
+    return render(
+        request,
+        "notifications/dashboard.html",
+        {
+            "form": form,
+            "filters": filters,
+            "filtered": bool(query),
+            "tasks_page": tasks_page,
+            "notices_page": notices_page,
+            "tasks_count": len(tasks),
+            "due_soon": due_soon,
+            "due_soon_text": ngettext(
+                "%(count)s task expires within %(days)s days.",
+                "%(count)s tasks expire within %(days)s days.",
+                due_soon,
+            )
+            % {"count": due_soon, "days": days},
+            "unread_count": selectors.notices_unread_count(person=person),
+            # Each list keeps the other's page and the filters in its paging links.
+            "tasks_query": _query(request, keep="page"),
+            "notices_query": _query(request, keep="tasks_page"),
+            "task_rows": [_task_row(task) for task in tasks_page or []],
+            "notice_rows": [_notice_row(notice) for notice in notices_page or []],
+        },
+    )
+
+
+def _priority_label(priority: str) -> str:
+    try:
+        return str(Notice.Priority(priority).label)
+    except ValueError:
+        return priority
+
+
+def _task_row(task: WorkItem) -> dict[str, Any]:
+    return {
+        "type": dashboard_selectors.type_label(task.type),
+        "title": task.title,
+        "link": task.link if selectors.notice_link_is_safe(task.link) else "",
+        "sector": dashboard_selectors.sector_label(task.sector) if task.sector else "",
+        "priority": task.priority,
+        "priority_label": _priority_label(task.priority),
+        "reference": task.reference,
+        "due_at": task.due_at,
+        "due_soon": work_item_due_soon(task),
+        "created_at": task.created_at,
+    }
+
+
+def _notice_row(notice: Notice) -> dict[str, Any]:
+    return {
+        "notice": notice,
+        "type": dashboard_selectors.type_label(notice.topic),
+        "sector": dashboard_selectors.sector_label(notice.sector) if notice.sector else "",
+        "priority_label": _priority_label(notice.priority),
+    }
+
+
+def _query(request: HttpRequest, *, keep: str) -> str:
+    """The query string without either page number, except the one named `keep`."""
+    query = request.GET.copy()
+    for name in ("page", "tasks_page"):
+        if name != keep:
+            query.pop(name, None)
+    return query.urlencode()
 
 
 # --- Preferences --------------------------------------------------------------------------------

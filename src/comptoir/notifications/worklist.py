@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils import timezone
 
 if TYPE_CHECKING:
     from comptoir.accounts.models import User
@@ -58,3 +61,17 @@ def work_items_for(*, person: User) -> list[WorkItem]:
             -item.created_at.timestamp(),
         ),
     )
+
+
+def task_due_soon_days() -> int:
+    """A task due within this many days is "about to expire" (COMPTOIR_TASK_DUE_SOON_DAYS,
+    7 by default)."""
+    return int(getattr(settings, "COMPTOIR_TASK_DUE_SOON_DAYS", 7))
+
+
+def work_item_due_soon(item: WorkItem, *, now: datetime | None = None) -> bool:
+    """Whether the task expires within task_due_soon_days() (or is already overdue)."""
+    if item.due_at is None:
+        return False
+    now = now or timezone.now()
+    return item.due_at <= now + timedelta(days=task_due_soon_days())

@@ -28,6 +28,7 @@ class Command(BaseCommand):
                 call_command("demo_seed")
             # Mail left undelivered by an earlier run (worker stopped mid-send) goes out now.
             call_command("outbox_requeue")
+            call_command("lodging_deliver", "--queue")
             worker = subprocess.Popen(
                 [sys.executable, "manage.py", "db_worker", "--interval", "1"],
                 cwd=settings.BASE_DIR,
