@@ -29,10 +29,12 @@ messages: $(STAMP)
 	msgen src/comptoir/locale/en/LC_MESSAGES/django.po -o src/comptoir/locale/en/LC_MESSAGES/django.po
 	cd src/comptoir && ../../$(BIN)/python ../../manage.py compilemessages
 
-# Directory search and import at 1,000,000 operators on PostgreSQL and SQLite (bench/README.md);
-# BENCH_OPERATORS=20000 for a quick check. Figures go to bench/results/.
+# Directory search and import at 1,000,000 operators, then opening the fallback procedure for
+# 100,000 operators, on PostgreSQL and SQLite (bench/README.md); BENCH_OPERATORS=20000 and
+# BENCH_FALLBACK_OPERATORS=5000 for a quick check. Figures go to bench/results/.
 bench: $(STAMP)
 	$(BIN)/python bench/directory_search.py
+	$(BIN)/python bench/fallback_open.py
 
 clean:
 	rm -rf $(VENV) var

@@ -146,6 +146,7 @@ TEMPLATES = [
                 "comptoir.core.context_processors.portal",
                 "comptoir.notifications.context_processors.notices",
                 "comptoir.approvals.context_processors.approvals",
+                "comptoir.continuity.context_processors.continuity",
             ],
         },
     },

@@ -106,3 +106,47 @@ class Outage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.get_status_display()}"
+
+    @property
+    def reference(self) -> str:
+        """The number people quote to the service desk (OUT-2026-000042)."""
+        return f"OUT-{self.reported_at:%Y}-{self.pk or 0:06d}"
+
+    @property
+    def is_administration_wide(self) -> bool:
+        return self.kind in (self.Kind.ADMINISTRATION, self.Kind.EXCEPTION)
+
+
+class FanOut(models.Model):
+    """Telling every operator's people that an administration fallback or an exception opened or
+    closed: one row per outage and event, written with the state change; the background task
+    works through the people in batches by primary key and records here how far it got, so that
+    a task run again (or twice at once) carries on where the last batch committed and never
+    tells anyone twice."""
+
+    class Event(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        CLOSED = "closed", _("Closed")
+
+    outage = models.ForeignKey(
+        Outage, verbose_name=_("outage"), on_delete=models.PROTECT, related_name="fan_outs"
+    )
+    event = models.CharField(_("event"), max_length=10, choices=Event.choices)
+    #: The primary key of the last person told (people are told in primary key order).
+    cursor = models.BigIntegerField(_("last person told"), default=0)
+    notices = models.PositiveIntegerField(_("notices written"), default=0)
+    emails = models.PositiveIntegerField(_("e-mails queued"), default=0)
+    batches = models.PositiveIntegerField(_("batches"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("fan-out of notices")
+        verbose_name_plural = _("fan-outs of notices")
+        constraints = [
+            models.UniqueConstraint(fields=["outage", "event"], name="fan_out_once_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outage_id} · {self.event}"

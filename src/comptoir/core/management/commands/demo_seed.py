@@ -29,6 +29,8 @@ DEMO_OPERATOR = {
     "city": "Le Havre",
     "phone": "+33 2 35 00 00 00",
     "email": "contact@durand.demo.comptoir.invalid",
+    # Lodges through its own B2G system: the fallback procedure can be tried with it.
+    "lodging_channel": "b2g",
 }
 DEMO_OPERATOR_ROLES = {"trader_fr": Position.Role.LEGAL_REPRESENTATIVE}
 DEMO_OPERATOR_OPERATIONS = ("IMPORT", "TRANSIT")
