@@ -5,8 +5,9 @@ For each database: load BENCH_OPERATORS generated operators (default 1,000,000) 
 measure over BENCH_QUERIES queries of the kind people type (prefixes and partial words of names,
 with and without accents, in the name's country) the latency of the directory's first page as
 the page reads it (`directory_paginator(country=..., name=...).page(1)`: the count capped at
-1,000, the 20 ids in name order, those operators with their activities), interleaved with a bare indexed lookup of the same database (one operator by primary
-key), and write p50/p95/p99, the ratio search/bare and whether the targets are met to
+1,000, the 20 ids in name order, those operators with their activities), interleaved with a
+bare indexed lookup of the same database (one operator by primary key), and write p50/p95/p99,
+the ratio search/bare and whether the targets are met to
 bench/results/directory_search-<vendor>.json.
 
 Environment:
