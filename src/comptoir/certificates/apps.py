@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CertificatesConfig(AppConfig):
     name = "comptoir.certificates"
     verbose_name = _("Certificates")
+
+    def ready(self) -> None:
+        from comptoir.certificates import worklist  # noqa: F401 - registers the dashboard tasks
+        from comptoir.notifications.dashboard import sector_label_register, type_label_register
+
+        type_label_register("certificate", _("Certificate about to expire"))
+        sector_label_register("certificates", _("Certificates"))

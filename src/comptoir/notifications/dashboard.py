@@ -64,6 +64,11 @@ def type_label(code: str) -> str:
     return code
 
 
+def sector_label_register(code: str, label: str | Promise) -> None:
+    """Name a sector for the dashboard (a lazy translation)."""
+    SECTOR_LABELS[code] = label
+
+
 def sector_label(code: str) -> str:
     label = SECTOR_LABELS.get(code)
     return str(label) if label is not None else code
