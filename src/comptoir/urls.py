@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("comptoir.operators.invitation_urls")),
     path("", include("comptoir.operators.directory_urls")),
     path("", include("comptoir.operators.roles_urls")),
+    path("", include("comptoir.operators.mandate_urls")),
     path("", include("comptoir.operators.urls")),
     path("", include("comptoir.continuity.urls")),
     path("", include("comptoir.lodging.urls")),

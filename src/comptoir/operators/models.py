@@ -445,3 +445,120 @@ class OperatorActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operator} · {self.activity_type}"
+
+
+class Mandate(models.Model):
+    """An operator (the principal) mandates a service provider, another operator known by its
+    EORI, for one scope and a period of days (valid_until empty: open-ended; both days
+    included, in the deployment's time zone). The provider accepts or declines; either side
+    ends it. Transitions and their guards live in comptoir.operators.mandates."""
+
+    class Scope(models.TextChoices):
+        ICS2_FILING = "ics2_filing", _("ICS2 filing (B2G messages)")
+        PORTAL_ACTIONS = "portal_actions", _("Portal actions")
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        ENDED = "ended", _("Ended")
+
+    class Side(models.TextChoices):
+        PRINCIPAL = "principal", _("Principal")
+        PROVIDER = "provider", _("Service provider")
+
+    #: Mandates that still count: waiting for the provider, or accepted and not ended.
+    OPEN_STATUSES = frozenset({Status.PROPOSED, Status.ACCEPTED})
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    principal = models.ForeignKey(
+        Operator,
+        verbose_name=_("principal"),
+        on_delete=models.PROTECT,
+        related_name="mandates_given",
+    )
+    provider = models.ForeignKey(
+        Operator,
+        verbose_name=_("service provider"),
+        on_delete=models.PROTECT,
+        related_name="mandates_received",
+    )
+    scope = models.CharField(_("scope"), max_length=30, choices=Scope.choices)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("proposed"), default=timezone.now)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("accepted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    declined_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("declined by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    declined_at = models.DateTimeField(_("declined"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ended by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    ended_side = models.CharField(
+        _("ended by the side"), max_length=10, choices=Side.choices, blank=True
+    )
+    #: Why it was ended, or declined.
+    end_reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("mandate")
+        verbose_name_plural = _("mandates")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["proposed", "accepted", "declined", "ended"]),
+                name="mandate_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(scope__in=["ics2_filing", "portal_actions"]),
+                name="mandate_scope_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(principal=models.F("provider")), name="mandate_not_self"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="mandate_period_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["provider", "scope", "status"]),
+            models.Index(fields=["principal", "provider", "scope", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.principal} → {self.provider} ({self.scope})"
+
+    @property
+    def reference(self) -> str:
+        """A short reference for people (notices, pages): MDT- and the id's first ten hex."""
+        return f"MDT-{self.public_id.hex[:10].upper()}"
