@@ -8,6 +8,7 @@ from comptoir.operators.models import (
     ActivityType,
     Authority,
     CustomsOperation,
+    Mandate,
     Operator,
     OperatorActivity,
     OperatorOperation,
@@ -64,8 +65,16 @@ def _activity_data(activity: OperatorActivity) -> dict[str, object]:
 @admin.register(Operator)
 class OperatorAdmin(AuditedAdmin):
     audit_name = "operator"
-    list_display = ("name", "eori", "country", "status", "created_at", "deleted_at")
-    list_filter = ("status", "country")
+    list_display = (
+        "name",
+        "eori",
+        "country",
+        "status",
+        "lodging_channel",
+        "created_at",
+        "deleted_at",
+    )
+    list_filter = ("status", "lodging_channel", "country")
     search_fields = ("name", "eori", "national_id")
     # Merges and deletions go through their services (audited, with their effects), not here.
     readonly_fields = ("created_at", "modified_at", "merged_into", "deleted_at")
@@ -168,6 +177,25 @@ class OperatorOperationAdmin(admin.ModelAdmin):
     list_display = ("operator", "operation", "granted_at", "revoked_at")
     list_filter = ("operation",)
     search_fields = ("operator__name", "operator__eori")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Mandate)
+class MandateAdmin(admin.ModelAdmin):
+    """Mandates are proposed, accepted and ended by the companies (operators.mandates): read
+    only here."""
+
+    list_display = ("principal", "provider", "scope", "valid_from", "valid_until", "status")
+    list_filter = ("status", "scope")
+    search_fields = ("principal__name", "principal__eori", "provider__name", "provider__eori")
 
     def has_add_permission(self, request):
         return False
