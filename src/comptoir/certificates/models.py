@@ -12,6 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -163,3 +164,141 @@ class Certificate(models.Model):
     @classmethod
     def can_move(cls, source: str, target: str) -> bool:
         return target in cls.TRANSITIONS.get(source, frozenset())
+
+
+class RegistrationDocument(models.Model):
+    """A file of a certificate's registration, kept as it was issued or received: the registration
+    PDF sealed by Comptoir, the PDF signed by the registrant (or the detached CAdES signature
+    over the issued PDF), the certificate file uploaded by a non-key-holder, and the proof of
+    registration sealed by Comptoir. One of each kind per certificate; never changed."""
+
+    class Kind(models.TextChoices):
+        ISSUED = "issued", _("Registration document (sealed by the administration)")
+        SIGNED = "signed", _("Signed registration document")
+        SIGNATURE = "signature", _("Detached signature (CAdES)")
+        CERTIFICATE = "certificate", _("Certificate file")
+        PROOF = "proof", _("Proof of registration")
+
+    certificate = models.ForeignKey(
+        Certificate,
+        verbose_name=_("certificate"),
+        on_delete=models.PROTECT,
+        related_name="documents",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    content = models.BinaryField(_("content"), editable=False)
+    sha256 = models.CharField(_("SHA-256 digest"), max_length=64, editable=False)
+    filename = models.CharField(_("file name"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["certificate", "created_at"]
+        verbose_name = _("registration document")
+        verbose_name_plural = _("registration documents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate", "kind"], name="registration_document_one_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certificate_id} · {self.get_kind_display()}"
+
+
+class CertificateReminder(models.Model):
+    """An expiry reminder sent (60, 30 and 7 days before the end of validity): one row per
+    certificate and delay, so that a reminder goes out once whatever the task's runs."""
+
+    certificate = models.ForeignKey(
+        Certificate,
+        verbose_name=_("certificate"),
+        on_delete=models.CASCADE,
+        related_name="reminders",
+    )
+    days_before = models.PositiveSmallIntegerField(_("days before expiry"))
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("expiry reminder")
+        verbose_name_plural = _("expiry reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate", "days_before"], name="certificate_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certificate_id} · {self.days_before}"
+
+
+class RegistrationRight(models.Model):
+    """An operator's access to certificate registration, asked of customs and granted through
+    the approvals queue (request kind "certificate_access"). Until one is GRANTED for the
+    operator, the registration wizard stays closed."""
+
+    class Environment(models.TextChoices):
+        PRODUCTION = "production", _("Production")
+        CONFORMANCE = "conformance", _("Conformance testing")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        GRANTED = "granted", _("Granted")
+        REFUSED = "refused", _("Refused")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.REQUESTED: frozenset({Status.GRANTED, Status.REFUSED, Status.WITHDRAWN}),
+        Status.GRANTED: frozenset({Status.WITHDRAWN}),
+        Status.REFUSED: frozenset(),
+        Status.WITHDRAWN: frozenset(),
+    }
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    operator = models.ForeignKey(
+        "operators.Operator",
+        verbose_name=_("operator"),
+        on_delete=models.PROTECT,
+        related_name="registration_rights",
+    )
+    eori = models.CharField(_("EORI number"), max_length=17)
+    company_name = models.CharField(_("company name"), max_length=200)
+    account_name = models.CharField(_("account name"), max_length=150)
+    wanted_on = models.DateField(_("wanted from"))
+    environment = models.CharField(_("environment"), max_length=20, choices=Environment.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.REQUESTED
+    )
+    #: The approvals request that decides it.
+    request_id = models.UUIDField(_("request"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("certificate registration right")
+        verbose_name_plural = _("certificate registration rights")
+        constraints = [
+            # One request waiting or one right granted per operator and environment.
+            models.UniqueConstraint(
+                fields=["operator", "environment"],
+                condition=Q(status__in=["requested", "granted"]),
+                name="registration_right_one_live_per_environment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.eori} · {self.get_environment_display()} · {self.get_status_display()}"
