@@ -145,6 +145,9 @@ class AxeChecker:
 
     def __call__(self, page) -> None:
         self._page.set_viewport_size(page.viewport_size or {"width": 1280, "height": 720})
+        # After a click that loads a page, Playwright may return before the new document is
+        # there: check the page the person sees, not the empty one in between.
+        page.wait_for_load_state("load")
         html = page.content()
         base = f'<base href="{self._base_url}">'
         html = re.sub(r"<head([^>]*)>", lambda m: f"<head{m.group(1)}>{base}", html, count=1)
