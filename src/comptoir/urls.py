@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("comptoir.operators.roles_urls")),
     path("", include("comptoir.operators.mandate_urls")),
     path("", include("comptoir.operators.urls")),
+    path("", include("comptoir.certificates.urls")),
     path("", include("comptoir.continuity.urls")),
     path("", include("comptoir.lodging.urls")),
     path("", include("comptoir.b2g.urls")),
