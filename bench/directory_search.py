@@ -26,7 +26,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -36,10 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-RESULTS = BENCH / "results"
-WORK = ROOT / "var" / "bench"
+from benchcommon import BENCH, RESULTS, ROOT, WORK, env_int, machine, versions
+
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/bench"
 PAGE = 20
 SEED = 4242
@@ -63,11 +60,6 @@ QUERY_KINDS = {
 }
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
 # --- The parent: generate once, then one child process per database ----------------------
 
 
@@ -76,8 +68,8 @@ def main() -> int:
     parser.add_argument("--child", choices=["postgresql", "sqlite"], help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    operators = _env_int("BENCH_OPERATORS", 1_000_000)
-    queries = _env_int("BENCH_QUERIES", 500)
+    operators = env_int("BENCH_OPERATORS", 1_000_000)
+    queries = env_int("BENCH_QUERIES", 500)
     if args.child:
         return _child(args.child, args.csv, operators=operators, queries=queries)
 
@@ -272,8 +264,8 @@ def _child(vendor: str, csv_path: Path, *, operators: int, queries: int) -> int:
             for t in slowest
         ],
         "import": load,
-        "machine": _machine(load_before),
-        "versions": _versions(connection),
+        "machine": machine(load_before),
+        "versions": versions(connection),
     }
     path = RESULTS / f"directory_search-{vendor}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -390,59 +382,6 @@ def _stats(values: list[float]) -> dict[str, float]:
         "mean": statistics.fmean(ordered),
         "max": ordered[-1],
     }
-
-
-def _machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
-    cpu = platform.processor()
-    memory = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "memory": memory,
-        # Other work on the machine shows here; the ratio is measured in the same run.
-        "load_average_before": [round(value, 2) for value in load_before],
-        "load_average_after": [round(value, 2) for value in os.getloadavg()],
-    }
-
-
-def _versions(connection: Any) -> dict[str, str]:
-    import django
-
-    versions = {"python": platform.python_version(), "django": django.get_version()}
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SHOW server_version")
-            versions["postgresql"] = cursor.fetchone()[0]
-            import psycopg
-
-            versions["psycopg"] = psycopg.__version__
-        else:
-            cursor.execute("SELECT sqlite_version()")
-            versions["sqlite"] = cursor.fetchone()[0]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    versions["comptoir_commit"] = commit
-    return versions
 
 
 if __name__ == "__main__":

@@ -32,18 +32,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-RESULTS = BENCH / "results"
-WORK = ROOT / "var" / "bench"
+from benchcommon import RESULTS, ROOT, WORK, env_int, machine, versions
+
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/bench_fallback"
 TARGET_FAN_OUT_SECONDS = 30.0
 #: What "at once" means for the service desk's call, in milliseconds.
@@ -53,16 +49,11 @@ LANGUAGES = ("fr", "en", "de")
 PREFIX = "fbench_"
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description="Fallback opening benchmark.")
     parser.add_argument("--child", choices=["postgresql", "sqlite"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    operators = _env_int("BENCH_FALLBACK_OPERATORS", 100_000)
+    operators = env_int("BENCH_FALLBACK_OPERATORS", 100_000)
     if args.child:
         return _child(args.child, operators=operators)
     vendors = os.environ.get("BENCH_VENDORS", "postgresql sqlite").split()
@@ -313,66 +304,14 @@ def _child(vendor: str, *, operators: int) -> int:
             "met": ok and open_ms <= TARGET_OPEN_MS and fan_out_seconds <= TARGET_FAN_OUT_SECONDS,
         },
         "load": load,
-        "machine": _machine(load_before),
-        "versions": _versions(connection),
+        "machine": machine(load_before),
+        "versions": versions(connection),
     }
     path = RESULTS / f"fallback_open-{vendor}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(_summary_line(result))
     print(f"Written to {path.relative_to(ROOT)}")
     return 0 if ok else 1
-
-
-def _machine(load_before: tuple[float, float, float]) -> dict[str, Any]:
-    cpu = platform.processor()
-    memory = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "memory": memory,
-        "load_average_before": [round(value, 2) for value in load_before],
-        "load_average_after": [round(value, 2) for value in os.getloadavg()],
-    }
-
-
-def _versions(connection: Any) -> dict[str, str]:
-    import django
-
-    versions = {"python": platform.python_version(), "django": django.get_version()}
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SHOW server_version")
-            versions["postgresql"] = cursor.fetchone()[0]
-            import psycopg
-
-            versions["psycopg"] = psycopg.__version__
-        else:
-            cursor.execute("SELECT sqlite_version()")
-            versions["sqlite"] = cursor.fetchone()[0]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    versions["comptoir_commit"] = commit
-    return versions
 
 
 if __name__ == "__main__":
