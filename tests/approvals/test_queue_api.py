@@ -6,16 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.http import HttpRequest, HttpResponse
 from django.test import Client
-from django.urls import path
 from django.utils import timezone
-from ninja import NinjaAPI
 
-from comptoir import api as main_api
-from comptoir import urls as project_urls
 from comptoir.accounts import services as account_services
-from comptoir.approvals import api as approvals_api
 from comptoir.approvals import services
 from comptoir.approvals.models import Request
 from tests.approvals.test_queue_views import Queue, sign_in, snapshot
@@ -25,35 +19,6 @@ pytestmark = pytest.mark.django_db
 
 RS = Request.Status
 BASE = "/api/v1/requests"
-
-
-def _mounted() -> bool:
-    return any(router is approvals_api.router for _prefix, router in main_api.api._routers)
-
-
-# Until the router is mounted on the project's API (comptoir/api.py), these tests mount a
-# fresh copy on an API with the same authentication, at the same address.
-_test_api = NinjaAPI(
-    urls_namespace="approvals-test-api",
-    auth=[main_api.PersonalTokenAuth(), main_api.SessionAuth()],
-    docs_url=None,
-    openapi_url=None,
-)
-_test_api.add_router("/requests", approvals_api.build_router())
-
-
-@_test_api.exception_handler(main_api.AccountGateRefused)
-def _gate(request: HttpRequest, exc: main_api.AccountGateRefused) -> HttpResponse:
-    return _test_api.create_response(request, exc.gate.payload(), status=403)
-
-
-urlpatterns = [path("api/v1/", _test_api.urls), *project_urls.urlpatterns]
-
-
-@pytest.fixture(autouse=True)
-def _api_urls(settings):
-    if not _mounted():
-        settings.ROOT_URLCONF = __name__
 
 
 def ids(response) -> list[str]:

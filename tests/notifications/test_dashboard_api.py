@@ -6,17 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.http import HttpRequest, HttpResponse
-from django.urls import path
 from django.utils import timezone
-from ninja import NinjaAPI
 
-from comptoir import api as main_api
-from comptoir import urls as project_urls
 from comptoir.accounts import services as account_services
 from comptoir.approvals import services as approvals
 from comptoir.approvals.models import Request
-from comptoir.notifications import dashboard_api
 from comptoir.notifications.models import Notice
 from tests.approvals.conftest import world as world  # the fixture
 from tests.approvals.test_queue_views import sign_in
@@ -26,35 +20,6 @@ from tests.notifications.test_dashboard import fake_tasks as fake_tasks  # the f
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/dashboard"
-
-
-def _mounted() -> bool:
-    return any(router is dashboard_api.router for _prefix, router in main_api.api._routers)
-
-
-# Until the router is mounted on the project's API (comptoir/api.py), these tests mount a
-# fresh copy on an API with the same authentication, at the same address.
-_test_api = NinjaAPI(
-    urls_namespace="dashboard-test-api",
-    auth=[main_api.PersonalTokenAuth(), main_api.SessionAuth()],
-    docs_url=None,
-    openapi_url=None,
-)
-_test_api.add_router("/dashboard", dashboard_api.build_router())
-
-
-@_test_api.exception_handler(main_api.AccountGateRefused)
-def _gate(request: HttpRequest, exc: main_api.AccountGateRefused) -> HttpResponse:
-    return _test_api.create_response(request, exc.gate.payload(), status=403)
-
-
-urlpatterns = [path("api/v1/", _test_api.urls), *project_urls.urlpatterns]
-
-
-@pytest.fixture(autouse=True)
-def _api_urls(settings):
-    if not _mounted():
-        settings.ROOT_URLCONF = __name__
 
 
 def get(client, **params):
