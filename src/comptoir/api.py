@@ -23,12 +23,7 @@ from comptoir.accounts import selectors, services
 from comptoir.accounts.middleware import use_person_language
 from comptoir.accounts.models import ApiToken, User
 from comptoir.b2g.auth import install_exception_handler
-
-
-class ApiRequest(HttpRequest):
-    """What an operation receives once authenticated (for type checking)."""
-
-    auth: User
+from comptoir.core.api_types import ApiRequest, Error
 
 
 class AccountGateRefused(Exception):
@@ -104,11 +99,6 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
         for message in messages
     ]
     return api.create_response(request, {"detail": detail}, status=422)
-
-
-class Error(Schema):
-    detail: str
-    code: str | None = None
 
 
 class Me(Schema):

@@ -92,7 +92,8 @@ def test_propose_list_accept_and_end(principal, provider):
 
     no_reason = post(provider_api, f"/{mandate.public_id}/end", {"reason": ""})
     assert no_reason.status_code == 422
-    assert "Enter the reason" in field_messages(no_reason)["reason"][0]
+    # The provider's legal representative reads French: a token speaks the person's language.
+    assert "Saisissez le motif" in field_messages(no_reason)["reason"][0]
     ended = post(provider_api, f"/{mandate.public_id}/end", {"reason": "Contract over"})
     assert ended.status_code == 200, ended.content
     assert ended.json()["status"] == "ended" and ended.json()["ended_side"] == "provider"
@@ -108,7 +109,7 @@ def test_decline_without_a_body(principal, provider):
 
 
 def test_bad_input_answers_422_and_changes_nothing(principal, provider):
-    client = api_for(principal.lr)
+    client = api_for(principal.manager)
     cases = [
         ({"provider_eori": ""}, "provider_eori", "Enter the EORI number"),
         ({"provider_eori": "FR428754006"}, "provider_eori", "No company with this EORI"),

@@ -22,6 +22,7 @@ from comptoir.approvals.forms import REASON_MAX
 from comptoir.approvals.handlers import HANDLERS
 from comptoir.approvals.models import Request
 from comptoir.approvals.views import already_closed_message
+from comptoir.core.api_types import Error
 from comptoir.operators.models import Authority
 
 PAGE_SIZE = 50
@@ -31,9 +32,9 @@ class _ApiRequest(HttpRequest):
     auth: User
 
 
-class Error(Schema):
-    detail: str
-    code: str | None = None
+class RequestError(Error):
+    """An error about one request, with the status it has now (409: decided by someone else)."""
+
     status: str | None = None
 
 
@@ -173,7 +174,7 @@ def _refused(exc: Exception) -> Status:
     return Status(403, {"detail": str(exc.message), "code": "not_allowed_to_decide"})
 
 
-_ERRORS = {401: Error, 403: Error, 404: Error, 409: Error}
+_ERRORS = {401: RequestError, 403: RequestError, 404: RequestError, 409: RequestError}
 
 
 def build_router() -> Router:

@@ -15,22 +15,13 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
-from comptoir.accounts.models import User
 from comptoir.continuity import selectors, services
 from comptoir.continuity.models import Outage
+from comptoir.core.api_types import ApiRequest, Error
 from comptoir.operators import selectors as operator_selectors
 from comptoir.operators.models import Operator
 
 router = Router(tags=["continuity"])
-
-
-class ApiRequest(HttpRequest):
-    auth: User
-
-
-class Error(Schema):
-    detail: str
-    code: str | None = None
 
 
 _REFUSALS = {401: Error, 403: Error}

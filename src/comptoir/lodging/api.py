@@ -28,9 +28,9 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
-from comptoir.accounts.models import User
 from comptoir.b2g.auth import b2g_client_auth
 from comptoir.b2g.models import B2GClient
+from comptoir.core.api_types import ApiRequest, Error
 from comptoir.lodging import selectors, services
 from comptoir.lodging.models import Declaration
 from comptoir.lodging.pdf import receipt_filename, receipt_pdf
@@ -39,17 +39,8 @@ from comptoir.operators.models import Operator
 router = Router(tags=["lodging"])
 
 
-class ApiRequest(HttpRequest):
-    auth: User
-
-
 class ClientRequest(HttpRequest):
     auth: B2GClient
-
-
-class Error(Schema):
-    detail: str
-    code: str | None = None
 
 
 class DeclarationOut(Schema):

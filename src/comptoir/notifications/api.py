@@ -15,6 +15,7 @@ from ninja.errors import HttpError
 from pydantic import ConfigDict, Field, StrictBool
 
 from comptoir.accounts.models import User
+from comptoir.core.api_types import Error
 from comptoir.notifications import selectors, services
 from comptoir.notifications.models import Notice
 from comptoir.notifications.preferences import notice_preferences_set
@@ -24,11 +25,6 @@ PAGE_SIZE = 50
 
 class _ApiRequest(HttpRequest):
     auth: User
-
-
-class Error(Schema):
-    detail: str
-    code: str | None = None
 
 
 class NoticesQuery(Schema):

@@ -14,6 +14,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field, field_validator
 
 from comptoir.accounts.models import User
+from comptoir.core.api_types import Error
 from comptoir.notifications import dashboard, selectors
 from comptoir.notifications.models import Notice
 from comptoir.notifications.worklist import WorkItem, task_due_soon_days, work_item_due_soon
@@ -21,11 +22,6 @@ from comptoir.notifications.worklist import WorkItem, task_due_soon_days, work_i
 
 class _ApiRequest(HttpRequest):
     auth: User
-
-
-class Error(Schema):
-    detail: str
-    code: str | None = None
 
 
 class DashboardQuery(Schema):

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
@@ -20,6 +19,7 @@ from comptoir.approvals import selectors as approval_selectors
 from comptoir.approvals import services as approvals
 from comptoir.approvals import spaces
 from comptoir.approvals.models import Request
+from comptoir.core.api_types import ApiRequest, Error
 from comptoir.core.identifiers import eori_validate
 from comptoir.operators import activities, selectors
 from comptoir.operators import services as operator_services
@@ -32,15 +32,6 @@ from comptoir.operators.models import (
 )
 
 router = Router(tags=["operators"])
-
-
-class ApiRequest(HttpRequest):
-    auth: User
-
-
-class Error(Schema):
-    detail: str
-    code: str | None = None
 
 
 _REFUSALS = {401: Error, 403: Error}

@@ -9,26 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
-from comptoir.accounts.models import User
 from comptoir.approvals import services as approvals
+from comptoir.core.api_types import ApiRequest, Error
 from comptoir.operators import invitations
 from comptoir.operators.models import Invitation, Operator, Position
 
 router = Router(tags=["invitations"])
-
-
-class ApiRequest(HttpRequest):
-    auth: User
-
-
-class Error(Schema):
-    detail: str
-    code: str | None = None
 
 
 _REFUSALS = {401: Error, 403: Error}

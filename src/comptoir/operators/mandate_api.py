@@ -9,26 +9,16 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
-from comptoir.accounts.models import User
+from comptoir.core.api_types import ApiRequest, Error
 from comptoir.operators import mandates
 from comptoir.operators import selectors as operator_selectors
 from comptoir.operators.models import Mandate, Operator
 
 router = Router(tags=["mandates"])
-
-
-class ApiRequest(HttpRequest):
-    auth: User
-
-
-class Error(Schema):
-    detail: str
-    code: str | None = None
 
 
 _REFUSALS = {401: Error, 403: Error, 404: Error}
