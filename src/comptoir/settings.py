@@ -394,7 +394,9 @@ COMPTOIR_B2G_CLIENT_CERT_HEADER = (
 COMPTOIR_B2G_TRUSTED_PROXIES = env_list("COMPTOIR_B2G_TRUSTED_PROXIES", "")
 # Whether a certificate registered for a service provider may seal the messages of an operator
 # that mandated it for ICS2 filing (docs/b2g-authorisation.md).
-COMPTOIR_B2G_ALLOW_MANDATED_CERTIFICATES = env_bool("COMPTOIR_B2G_ALLOW_MANDATED_CERTIFICATES", True)
+COMPTOIR_B2G_ALLOW_MANDATED_CERTIFICATES = env_bool(
+    "COMPTOIR_B2G_ALLOW_MANDATED_CERTIFICATES", True
+)
 
 # Dashboard: tasks due within this many days count as "about to expire" (and rise to high).
 COMPTOIR_TASK_DUE_SOON_DAYS = int(env("COMPTOIR_TASK_DUE_SOON_DAYS", "7") or 7)
