@@ -57,6 +57,10 @@ def _missing_production_settings() -> list[str]:
         missing.append("DATABASE_URL")
     if not env("EMAIL_HOST"):
         missing.append("EMAIL_HOST")
+    # The administration's seal on registration documents and proofs (certificates/seal.py).
+    for name in ("COMPTOIR_SEAL_KEY_FILE", "COMPTOIR_SEAL_CERT_FILE"):
+        if not env(name):
+            missing.append(name)
     return missing
 
 
@@ -411,6 +415,12 @@ COMPTOIR_LODGING_FOLDER = Path(
 )
 COMPTOIR_LODGING_MAX_ATTEMPTS = int(env("COMPTOIR_LODGING_MAX_ATTEMPTS", "10") or 10)
 COMPTOIR_LODGING_RETRY_BASE_SECONDS = int(env("COMPTOIR_LODGING_RETRY_BASE_SECONDS", "30") or 30)
+
+# Comptoir's own seal (certificates/seal.py): PEM files. Outside production, when unset, a
+# development seal is generated once under VAR_DIR/seal/; production refuses to start without.
+COMPTOIR_SEAL_KEY_FILE = env("COMPTOIR_SEAL_KEY_FILE", "") or ""
+COMPTOIR_SEAL_CERT_FILE = env("COMPTOIR_SEAL_CERT_FILE", "") or ""
+COMPTOIR_SEAL_KEY_PASSWORD_FILE = env("COMPTOIR_SEAL_KEY_PASSWORD_FILE", "") or ""
 
 # Certificates: trusted lists (ETSI TS 119 612, files or URLs; the EU list of trusted lists
 # first) and the trust policy (docs/certificates.md).

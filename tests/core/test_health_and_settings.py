@@ -62,7 +62,14 @@ def test_production_refuses_to_start_and_names_what_is_missing(tmp_path):
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert "refuses to start in production without" in last_line
-    for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "EMAIL_HOST"):
+    for name in (
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "EMAIL_HOST",
+        "COMPTOIR_SEAL_KEY_FILE",
+        "COMPTOIR_SEAL_CERT_FILE",
+    ):
         assert name in last_line
 
 
@@ -77,6 +84,8 @@ def test_production_reads_the_secret_key_from_a_file_and_starts(tmp_path):
             "ALLOWED_HOSTS": "portal.example.test",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "EMAIL_HOST": "127.0.0.1",
+            "COMPTOIR_SEAL_KEY_FILE": str(tmp_path / "seal.key"),
+            "COMPTOIR_SEAL_CERT_FILE": str(tmp_path / "seal.pem"),
             "COMPTOIR_VAR_DIR": str(tmp_path),
         }
     )
