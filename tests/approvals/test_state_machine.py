@@ -113,8 +113,31 @@ def _operator_role(world) -> Request:
     )
 
 
+def _certificate_access(world) -> Request:
+    """A request for access to certificate registration, naming the right it decides."""
+    from comptoir.certificates.models import RegistrationRight
+
+    right = RegistrationRight.objects.create(
+        operator=world.operator,
+        eori=world.operator.eori,
+        company_name=world.operator.name,
+        account_name="dupont_certs",
+        wanted_on=timezone.localdate(),
+        environment=RegistrationRight.Environment.PRODUCTION,
+        requested_by=world.legal_representative,
+    )
+    return services.request_submit(
+        requester=world.legal_representative,
+        kind=Request.Kind.CERTIFICATE_ACCESS,
+        operator=world.operator,
+        authority=world.authority,
+        payload={"registration_right": str(right.public_id), "environment": "production"},
+    )
+
+
 MAKERS = {
     Request.Kind.AUTHORITY_ROLE: _authority_role,
+    Request.Kind.CERTIFICATE_ACCESS: _certificate_access,
     Request.Kind.OPERATOR_ROLE: _operator_role,
     Request.Kind.OPERATOR_REGISTRATION: _registration,
     Request.Kind.MEMBERSHIP: _membership,
@@ -271,6 +294,7 @@ DECIDERS = {
     Request.Kind.OPERATION_CHANGE: {"officer", "other_officer"},
     Request.Kind.LEGAL_REPRESENTATIVE_TRANSFER: {"officer", "other_officer"},
     Request.Kind.MEMBERSHIP: {"legal_representative", "manager"},
+    Request.Kind.CERTIFICATE_ACCESS: {"officer", "other_officer"},
 }
 PEOPLE = [
     "officer",

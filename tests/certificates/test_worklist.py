@@ -49,7 +49,8 @@ def test_managers_see_the_certificates_that_expire_within_sixty_days():
         ("Certificate “ICS2 seal 2026” of Durand SA expires soon: register its successor", "high"),
         ("Certificate “Portal seal” of Durand SA expires soon: register its successor", "normal"),
     ]
-    assert tasks[0].link == f"/companies/{operator.pk}/"
+    first = Certificate.objects.get(name="ICS2 seal 2026")
+    assert tasks[0].link == f"/companies/{operator.pk}/certificates/{first.public_id}/"
     assert tasks[0].sector == "certificates" and tasks[0].due_at is not None
     assert _certificate_tasks(employee) == []
 

@@ -3,6 +3,7 @@ its decision applies (inside the decision's transaction). One entry per kind in 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -13,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from comptoir.accounts.models import User
 from comptoir.approvals.models import Request
+from comptoir.certificates import rights
+from comptoir.certificates.models import RegistrationRight
 from comptoir.operators import services as operators
 from comptoir.operators.models import (
     Authority,
@@ -483,5 +486,81 @@ register(
         validate=_authority_role_validate,
         on_approved=_position_approved,
         on_closed=_close_position,
+    ),
+)
+
+
+# --- access to certificate registration ---------------------------------------------------------
+# The operator's legal representative or a manager asks customs for access to certificate
+# registration in one environment (comptoir.certificates.rights.registration_right_request, which
+# creates the RegistrationRight it names in the payload); the officers of the competent authority
+# decide. Approved: the right is GRANTED; rejected: REFUSED; withdrawn or expired: WITHDRAWN.
+
+
+def _certificate_access_validate(submission: Submission) -> None:
+    _require_authority(submission)
+    operator = submission.operator
+    if operator is None:
+        raise ValidationError({"operator": _("Choose the company that asks for access.")})
+    rights.registration_right_operator_check(operator=operator)
+    if not rights.registration_right_can_request(person=submission.requester, operator=operator):
+        raise ValidationError(
+            {
+                "operator": _(
+                    "Only the company's legal representative and its managers can ask customs "
+                    "for access to certificate registration."
+                )
+            }
+        )
+    right_id = submission.payload.get(rights.PAYLOAD_RIGHT)
+    right = (
+        RegistrationRight.objects.filter(public_id=right_id).first()
+        if isinstance(right_id, str) and _is_uuid(right_id)
+        else None
+    )
+    if (
+        right is None
+        or right.operator_id != operator.pk
+        or right.requested_by_id != submission.requester.pk
+        or right.status != RegistrationRight.Status.REQUESTED
+        or right.request_id is not None
+        or submission.payload.get("environment") != right.environment
+    ):
+        raise ValidationError(
+            {"operator": _("The request must name the access to certificate registration asked.")}
+        )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _certificate_access_approved(request: Request, actor: User) -> None:
+    if rights.registration_right_settle(request=request, actor=actor) is None:
+        raise ValidationError(
+            {
+                "decision": _(
+                    "The access asked for is no longer waiting for a decision. Nothing was changed."
+                )
+            }
+        )
+
+
+def _certificate_access_closed(request: Request, actor: User | None) -> None:
+    rights.registration_right_settle(request=request, actor=actor)
+
+
+register(
+    Request.Kind.CERTIFICATE_ACCESS,
+    KindHandler(
+        decided_in="authority",
+        decider_roles=frozenset({Role.OFFICER}),
+        validate=_certificate_access_validate,
+        on_approved=_certificate_access_approved,
+        on_closed=_certificate_access_closed,
     ),
 )

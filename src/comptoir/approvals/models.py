@@ -28,6 +28,7 @@ class Request(models.Model):
             "operator_role",
             _("Request for a role at an operator, validated by the national authority"),
         )
+        CERTIFICATE_ACCESS = "certificate_access", _("Access to certificate registration")
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Submitted")

@@ -30,6 +30,7 @@ SECTORS: dict[str, str] = {
     RK.LEGAL_REPRESENTATIVE_TRANSFER: "company",
     RK.OPERATOR_REGISTRATION: "customs",
     RK.OPERATION_CHANGE: "customs",
+    RK.CERTIFICATE_ACCESS: "certificates",
     RK.AUTHORITY_ROLE: "customs",
 }
 

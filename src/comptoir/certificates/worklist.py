@@ -54,7 +54,11 @@ def certificate_work(person: User) -> list[WorkItem]:
             title=_("Certificate “%(name)s” of %(operator)s expires soon: register its successor")
             % {"name": certificate.name, "operator": certificate.identity.operator.name},
             link=reverse(
-                "operators:company", kwargs={"operator_id": certificate.identity.operator_id}
+                "certificates:detail",
+                kwargs={
+                    "operator_id": certificate.identity.operator_id,
+                    "certificate_id": certificate.public_id,
+                },
             ),
             sector=SECTOR,
             priority=Notice.Priority.HIGH
