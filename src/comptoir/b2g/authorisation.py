@@ -51,7 +51,7 @@ from comptoir.b2g.certificates import fingerprint_normalise
 from comptoir.b2g.party import PartyId, party_id_parse
 from comptoir.certificates.models import Certificate
 from comptoir.operators.mandates import mandate_in_force
-from comptoir.operators.models import Mandate
+from comptoir.operators.models import Mandate, Operator
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -280,29 +280,57 @@ def mandated_certificates_allowed() -> bool:
     return bool(getattr(settings, "COMPTOIR_B2G_ALLOW_MANDATED_CERTIFICATES", True))
 
 
-def _registrations(fingerprint: str) -> list[Certificate]:
-    """The registrations of this certificate (usually one; a certificate registered again after
-    a revocation, or for several identities, has several), active first."""
-    rows = list(
-        Certificate.objects.filter(sha256=fingerprint)
-        .select_related("identity__operator")
-        .defer(
-            "der",
-            "description",
-            "subject",
-            "issuer",
-            "trust_service",
-            "refusal_reason",
-            "revocation_reason",
+@dataclass(frozen=True)
+class _Registration:
+    """What the decision reads of one registration of the certificate."""
+
+    status: str
+    created_at: datetime
+    not_before: datetime | None
+    not_after: datetime | None
+    identifier: str
+    operator_id: int
+    operator_status: str
+    operator_deleted_at: datetime | None
+    operator_merged_into_id: int | None
+
+    def operator(self) -> Operator:
+        """The holder's operator as far as the mandate check reads it (no query)."""
+        return Operator(
+            pk=self.operator_id,
+            status=self.operator_status,
+            deleted_at=self.operator_deleted_at,
+            merged_into_id=self.operator_merged_into_id,
         )
-    )
+
+
+def _registrations(fingerprint: str) -> list[_Registration]:
+    """The registrations of this certificate (usually one; a certificate registered again after
+    a revocation, or for several identities, has several), active first. Plain values, no
+    model instances: this runs for every B2G message."""
+    rows = [
+        _Registration(*values)
+        for values in Certificate.objects.filter(sha256=fingerprint)
+        .order_by()
+        .values_list(
+            "status",
+            "created_at",
+            "not_before",
+            "not_after",
+            "identity__identifier",
+            "identity__operator_id",
+            "identity__operator__status",
+            "identity__operator__deleted_at",
+            "identity__operator__merged_into_id",
+        )
+    ]
     rows.sort(
         key=lambda row: (row.status != Certificate.Status.ACTIVE, -row.created_at.timestamp())
     )
     return rows
 
 
-def _period_refusal(row: Certificate, at: datetime) -> str | None:
+def _period_refusal(row: _Registration, at: datetime) -> str | None:
     if row.not_after is not None and row.not_after < at:
         return Reason.CERTIFICATE_EXPIRED
     if row.not_before is not None and row.not_before > at:
@@ -321,7 +349,7 @@ def _decide(*, party: PartyId, fingerprint: str, at: datetime) -> AuthorisationD
         return _refuse(Code.AUTHORISATION_REJECTED, Reason.CERTIFICATE_UNKNOWN, **details)
 
     # Rule 4: an active registration, preferably the sender's own.
-    own = [row for row in rows if row.identity.identifier == party.eori]
+    own = [row for row in rows if row.identifier == party.eori]
     active = [row for row in rows if row.status == Certificate.Status.ACTIVE]
     if not active:
         row = (own or rows)[0]
@@ -329,31 +357,31 @@ def _decide(*, party: PartyId, fingerprint: str, at: datetime) -> AuthorisationD
             Code.AUTHORISATION_REJECTED,
             _STATUS_REASONS.get(row.status, Reason.CERTIFICATE_NOT_ACTIVE),
             certificate_status=row.status,
-            certificate_eori=row.identity.identifier,
+            certificate_eori=row.identifier,
             **details,
         )
 
     # Rule 5: within its validity period (an expiry that the daily task has not recorded yet).
     current = [row for row in active if _period_refusal(row, at) is None]
     if not current:
-        row = next((row for row in active if row.identity.identifier == party.eori), active[0])
+        row = next((row for row in active if row.identifier == party.eori), active[0])
         return _refuse(
             Code.AUTHORISATION_REJECTED,
             _period_refusal(row, at) or Reason.CERTIFICATE_EXPIRED,
             certificate_status=row.status,
-            certificate_eori=row.identity.identifier,
+            certificate_eori=row.identifier,
             **details,
         )
 
     # Rule 6: the sender's own certificate.
     for row in current:
-        if row.identity.identifier == party.eori:
+        if row.identifier == party.eori:
             return AuthorisationDecision(
                 authorised=True,
                 code=Code.OK,
                 reason_code=Reason.DIRECT,
                 certificate_status=row.status,
-                certificate_eori=row.identity.identifier,
+                certificate_eori=row.identifier,
                 **details,
             )
 
@@ -361,14 +389,14 @@ def _decide(*, party: PartyId, fingerprint: str, at: datetime) -> AuthorisationD
     holder = current[0]
     refused = {
         "certificate_status": holder.status,
-        "certificate_eori": holder.identity.identifier,
+        "certificate_eori": holder.identifier,
         **details,
     }
     if not mandated_certificates_allowed():
         return _refuse(Code.AUTHORISATION_REJECTED, Reason.MANDATES_NOT_ALLOWED, **refused)
     for row in current:
         mandate = mandate_in_force(
-            principal_eori=party.eori, provider=row.identity.operator, scope=MANDATE_SCOPE, at=at
+            principal_eori=party.eori, provider=row.operator(), scope=MANDATE_SCOPE, at=at
         )
         if mandate is not None:
             return AuthorisationDecision(
@@ -376,7 +404,7 @@ def _decide(*, party: PartyId, fingerprint: str, at: datetime) -> AuthorisationD
                 code=Code.OK,
                 reason_code=Reason.MANDATED,
                 certificate_status=row.status,
-                certificate_eori=row.identity.identifier,
+                certificate_eori=row.identifier,
                 mandate=str(mandate.public_id),
                 **details,
             )
@@ -386,7 +414,7 @@ def _decide(*, party: PartyId, fingerprint: str, at: datetime) -> AuthorisationD
             Code.AUTHORISATION_REJECTED,
             _STATUS_REASONS.get(row.status, Reason.CERTIFICATE_NOT_ACTIVE),
             certificate_status=row.status,
-            certificate_eori=row.identity.identifier,
+            certificate_eori=row.identifier,
             **details,
         )
     return _refuse(Code.AUTHORISATION_REJECTED, Reason.EORI_MISMATCH, **refused)
