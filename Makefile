@@ -30,11 +30,13 @@ messages: $(STAMP)
 	cd src/comptoir && ../../$(BIN)/python ../../manage.py compilemessages
 
 # Directory search and import at 1,000,000 operators, then opening the fallback procedure for
-# 100,000 operators, on PostgreSQL and SQLite (bench/README.md); BENCH_OPERATORS=20000 and
-# BENCH_FALLBACK_OPERATORS=5000 for a quick check. Figures go to bench/results/.
+# 100,000 operators, on PostgreSQL and SQLite, then the B2G check with 100,000 certificates under
+# gunicorn (bench/README.md); BENCH_OPERATORS=20000 BENCH_FALLBACK_OPERATORS=5000
+# BENCH_B2G_CERTIFICATES=5000 for a quick check. Figures go to bench/results/.
 bench: $(STAMP)
 	$(BIN)/python bench/directory_search.py
 	$(BIN)/python bench/fallback_open.py
+	$(BIN)/python bench/b2g_check.py
 
 clean:
 	rm -rf $(VENV) var

@@ -401,6 +401,10 @@ COMPTOIR_B2G_TRUSTED_PROXIES = env_list("COMPTOIR_B2G_TRUSTED_PROXIES", "")
 COMPTOIR_B2G_ALLOW_MANDATED_CERTIFICATES = env_bool(
     "COMPTOIR_B2G_ALLOW_MANDATED_CERTIFICATES", True
 )
+# The largest AS4 message POST /api/v1/b2g/messages/verify reads (docs/b2g-access-points.md).
+COMPTOIR_B2G_MESSAGE_MAX_BYTES = int(
+    env("COMPTOIR_B2G_MESSAGE_MAX_BYTES", str(10 * 1024 * 1024)) or 10 * 1024 * 1024
+)
 
 # Dashboard: tasks due within this many days count as "about to expire" (and rise to high).
 COMPTOIR_TASK_DUE_SOON_DAYS = int(env("COMPTOIR_TASK_DUE_SOON_DAYS", "7") or 7)
