@@ -275,7 +275,9 @@ def _child(vendor: str, *, operators: int) -> int:
     notices = Notice.objects.filter(reference=outage.reference).count()
     distinct = Notice.objects.values("recipient_id").distinct().count()
     emails = OutboxMessage.objects.count()
-    delivery_tasks = DBTaskResult.objects.filter(task_path__endswith="deliver_outbox_batch").count()
+    delivery_tasks = DBTaskResult.objects.filter(
+        task_path__endswith="deliver_outbox_messages"
+    ).count()
     people = fan_out.notices
     ok = (
         fan_out.finished_at is not None

@@ -10,6 +10,7 @@ from django_tasks_db.models import DBTaskResult
 from comptoir.audit.models import AuditEvent
 from comptoir.continuity import selectors, services
 from comptoir.continuity.models import FanOut, Outage
+from comptoir.notifications import services as notification_services
 from comptoir.notifications.models import Notice, OutboxMessage
 from comptoir.operators.models import Operator, Position
 from tests.continuity.test_services import open_fallback
@@ -131,13 +132,13 @@ def test_the_worker_delivers_every_email_through_smtp(
 ):
     # The fallback's fan-out task and the delivery tasks are queued once committed; the worker
     # runs them and the messages reach a real SMTP server, each in its reader's language.
-    monkeypatch.setattr(services, "DELIVERY_BATCH", 2)
+    monkeypatch.setattr(notification_services, "DELIVERY_BATCH", 2)
     with django_capture_on_commit_callbacks(execute=True):
         outage = open_fallback(world)
     assert smtp_server.messages == []  # nothing sent inside the request
     with django_capture_on_commit_callbacks(execute=True):
         run_worker()  # the fan-out: notices and outbox rows, delivery queued per batch
-    deliveries = DBTaskResult.objects.filter(task_path__endswith="deliver_outbox_batch")
+    deliveries = DBTaskResult.objects.filter(task_path__endswith="deliver_outbox_messages")
     assert sorted(len(task.args_kwargs["args"][0]) for task in deliveries) == [1, 2, 2]
     run_worker()  # the deliveries
     assert OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT).count() == 5

@@ -6,14 +6,13 @@ works through for an administration-wide opening or closing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,8 +23,13 @@ from comptoir.accounts.models import User
 from comptoir.audit.services import audit_record
 from comptoir.continuity import selectors
 from comptoir.continuity.models import FanOut, Outage
-from comptoir.notifications.models import Notice, OutboxMessage
-from comptoir.notifications.services import notice_create, outbox_enqueue
+from comptoir.notifications.models import Notice
+from comptoir.notifications.services import (
+    notice_create,
+    notices_bulk_create,
+    outbox_bulk_enqueue,
+    outbox_enqueue,
+)
 from comptoir.operators.models import Operator, Position
 
 OS = Outage.Status
@@ -377,8 +381,6 @@ def _fan_out(*, outage: Outage, event: str) -> FanOut:
 # --- Telling every operator's people ------------------------------------------------------------
 
 FAN_OUT_BATCH = 5000
-#: E-mails per delivery task.
-DELIVERY_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -412,46 +414,6 @@ def _messages(outage: Outage, event: str) -> dict[str, _Message]:
     return rendered
 
 
-def _bulk_insert(
-    model: type[models.Model],
-    *,
-    constant: dict[str, Any],
-    varying: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-) -> None:
-    """Insert many rows of `model` fast: the constant columns prepared once, the varying ones
-    per row; COPY on PostgreSQL, one executemany elsewhere. Django's bulk_create prepares every
-    field of every object and is several times slower at this size."""
-    if not rows:
-        return
-    meta = model._meta
-    fields = {name: meta.get_field(name) for name in (*constant, *varying)}
-    fixed = [
-        fields[name].get_db_prep_save(value, connection)  # type: ignore[union-attr]
-        for name, value in constant.items()
-    ]
-    preparers = [fields[name].get_db_prep_save for name in varying]  # type: ignore[union-attr]
-    columns = [str(fields[name].column) for name in (*varying, *constant)]  # type: ignore[union-attr]
-    prepared = (
-        [*(prep(value, connection) for prep, value in zip(preparers, row, strict=True)), *fixed]
-        for row in rows
-    )
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    names = ", ".join(quote(column) for column in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for values in prepared:
-                    copy.write_row(values)
-        else:
-            placeholders = ", ".join(["%s"] * len(columns))
-            cursor.executemany(
-                f"INSERT INTO {table} ({names}) VALUES ({placeholders})",  # noqa: S608
-                list(prepared),
-            )
-
-
 def fan_out_batch(
     *,
     fan_out_id: int,
@@ -463,8 +425,6 @@ def fan_out_batch(
     these e-mails. Returns True when everyone has been told. Idempotent and race-safe: the cursor
     moves by a conditional UPDATE before anything is written, so that a second worker on the
     same batch writes nothing instead of telling the same people twice."""
-    from comptoir.continuity.tasks import deliver_outbox_batch
-
     with transaction.atomic():
         fan_out = FanOut.objects.select_related("outage").get(pk=fan_out_id)
         if fan_out.finished_at is not None:
@@ -509,49 +469,25 @@ def fan_out_batch(
         if moved != 1:
             # Another worker told this batch meanwhile: write nothing.
             return False
-        now = timezone.now()
-        _bulk_insert(
-            Notice,
-            constant={
-                "operator": None,
-                "topic": f"fallback.{fan_out.event}",
-                "link": reverse("continuity:status"),
-                "priority": Notice.Priority.HIGH,
-                "sector": SECTOR,
-                "reference": outage.reference,
-                "created_at": now,
-                "read_at": None,
-            },
-            varying=("public_id", "recipient", "title", "body"),
+        notices_bulk_create(
             rows=[
-                (uuid.uuid4(), pk, message.title, message.body)
+                (pk, message.title, message.body)
                 for pk, _email, language in people
                 for message in (messages.get(language) or messages[default],)
             ],
+            topic=f"fallback.{fan_out.event}",
+            link=reverse("continuity:status"),
+            priority=Notice.Priority.HIGH,
+            sector=SECTOR,
+            reference=outage.reference,
         )
-        ids = [uuid.uuid4() for _person in with_email]
-        _bulk_insert(
-            OutboxMessage,
-            constant={
-                "body_html": "",
-                "template": f"continuity/email/fallback_{fan_out.event}",
-                "status": OutboxMessage.Status.QUEUED,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "last_error": "",
-                "created_at": now,
-                "sent_at": None,
-            },
-            varying=("id", "to", "subject", "body_text", "language"),
+        outbox_bulk_enqueue(
             rows=[
-                (message_id, email, messages[language].subject, messages[language].text, language)
-                for message_id, (_pk, email, language) in zip(ids, with_email, strict=True)
+                (email, messages[language].subject, messages[language].text, language)
+                for _pk, email, language in with_email
             ],
+            template=f"continuity/email/fallback_{fan_out.event}",
         )
-        # Deliveries in smaller tasks than the batch, so that several workers share them.
-        for start in range(0, len(ids), DELIVERY_BATCH):
-            chunk = [str(message_id) for message_id in ids[start : start + DELIVERY_BATCH]]
-            transaction.on_commit(partial(deliver_outbox_batch.enqueue, chunk))
     return False
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import smtplib
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -16,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from comptoir.core.bulk import rows_bulk_insert
 from comptoir.notifications.models import Notice, OutboxMessage
 from comptoir.notifications.selectors import notice_for_person, notice_link_is_safe
 
@@ -261,3 +264,68 @@ def notices_mark_all_read(*, person: User) -> int:
     return Notice.objects.filter(recipient=person, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+# --- In bulk ------------------------------------------------------------------------------------
+
+#: E-mails per delivery task when many are queued at once (several workers share them).
+DELIVERY_BATCH = 500
+
+
+def notices_bulk_create(
+    *,
+    rows: Sequence[tuple[int, str, str]],
+    topic: str,
+    link: str = "",
+    priority: str = Notice.Priority.NORMAL,
+    sector: str = "",
+    reference: str = "",
+) -> int:
+    """Store one notice per (recipient id, title, body), all alike otherwise, in the caller's
+    transaction — for news that goes to very many people at once (tens of thousands): written
+    with COPY on PostgreSQL. Titles and bodies are already in each recipient's language."""
+    rows_bulk_insert(
+        Notice,
+        constant={
+            "operator": None,
+            "topic": topic,
+            "link": link,
+            "priority": priority,
+            "sector": sector,
+            "reference": reference,
+            "created_at": timezone.now(),
+            "read_at": None,
+        },
+        varying=("public_id", "recipient", "title", "body"),
+        rows=[(uuid.uuid4(), recipient, title, body) for recipient, title, body in rows],
+    )
+    return len(rows)
+
+
+def outbox_bulk_enqueue(*, rows: Sequence[tuple[str, str, str, str]], template: str) -> list[str]:
+    """Store one e-mail per (to, subject, text, language) in the caller's transaction, and queue
+    their delivery once it commits, DELIVERY_BATCH e-mails per task. Returns their ids."""
+    from comptoir.notifications.tasks import deliver_outbox_messages
+
+    now = timezone.now()
+    ids = [uuid.uuid4() for _row in rows]
+    rows_bulk_insert(
+        OutboxMessage,
+        constant={
+            "body_html": "",
+            "template": template,
+            "status": OutboxMessage.Status.QUEUED,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "created_at": now,
+            "sent_at": None,
+        },
+        varying=("id", "to", "subject", "body_text", "language"),
+        rows=[(message_id, *row) for message_id, row in zip(ids, rows, strict=True)],
+    )
+    clear = [str(message_id) for message_id in ids]
+    for start in range(0, len(clear), DELIVERY_BATCH):
+        chunk = clear[start : start + DELIVERY_BATCH]
+        transaction.on_commit(partial(deliver_outbox_messages.enqueue, chunk))
+    return clear
