@@ -63,7 +63,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchcommon import RESULTS, ROOT, WORK, env_int, machine, versions
+from benchcommon import RESULTS, ROOT, WORK, env_int, machine, postgresql_database, versions
 
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/bench_b2g"
 TARGET_AUTHORISATION_RATIO = 0.60
@@ -185,26 +185,7 @@ def main() -> int:
 
 
 def _prepare_database() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG_URL
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    config = dj_database_url.parse(url)
-    params = {
-        "host": config.get("HOST") or None,
-        "port": config.get("PORT") or None,
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        exists = admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
-        ).fetchone()
-        if not exists:
-            print(f"Creating database {config['NAME']}", flush=True)
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-    return url
+    return postgresql_database(DEFAULT_PG_URL)
 
 
 def _bench_seal() -> dict[str, str]:

@@ -71,3 +71,27 @@ def versions(connection: Any) -> dict[str, str]:
         commit = ""
     versions["comptoir_commit"] = commit
     return versions
+
+
+def postgresql_database(default_url: str) -> str:
+    """BENCH_DATABASE_URL (or the benchmark's default), the database created if missing."""
+    url = os.environ.get("BENCH_DATABASE_URL") or default_url
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    config = dj_database_url.parse(url)
+    params = {
+        "host": config.get("HOST") or None,
+        "port": config.get("PORT") or None,
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
+        ).fetchone()
+        if not exists:
+            print(f"Creating database {config['NAME']}", flush=True)
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+    return url
