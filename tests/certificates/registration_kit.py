@@ -24,6 +24,7 @@ from comptoir.certificates import seal as comptoir_seal
 from comptoir.certificates.models import Certificate
 from comptoir.certificates.registration import registration_pdf_build
 from comptoir.certificates.services import eori_identity_for
+from comptoir.core.sync import run_coroutine
 from tests.certificates import pki
 from tests.factories import UserFactory
 from tests.factories_operators import OperatorFactory
@@ -134,13 +135,17 @@ def pades_sign(
 ) -> bytes:
     """Sign as a registrant's PDF software does: an incremental update, in the empty field."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-    output = signers.sign_pdf(
-        writer,
-        signers.PdfSignatureMetadata(
-            field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256"
-        ),
-        signer=simple_signer(who, *chain),
-        existing_fields_only=existing_fields_only,
+    output = run_coroutine(
+        signers.async_sign_pdf(
+            writer,
+            signers.PdfSignatureMetadata(
+                field_name=field_name,
+                subfilter=fields.SigSeedSubFilter.PADES,
+                md_algorithm="sha256",
+            ),
+            signer=simple_signer(who, *chain),
+            existing_fields_only=existing_fields_only,
+        )
     )
     return bytes(output.getvalue())
 

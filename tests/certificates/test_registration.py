@@ -5,7 +5,6 @@ registration. The refusals are in test_registration_checks.py."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from io import BytesIO
 
@@ -26,6 +25,7 @@ from comptoir.certificates.registration import (
     registration_proof_build,
     registration_upload_check,
 )
+from comptoir.core.sync import run_coroutine
 from tests.certificates.registration_kit import (  # noqa: F401 (fixtures)
     _seal_var_dir,
     certificate,
@@ -45,7 +45,7 @@ pytestmark = pytest.mark.django_db
 
 def validate(signature):
     context = ValidationContext(trust_roots=[signature.signer_cert], allow_fetching=False)
-    return asyncio.run(pdf_embedded.async_validate_pdf_signature(signature, context))
+    return run_coroutine(pdf_embedded.async_validate_pdf_signature(signature, context))
 
 
 def signatures(pdf: bytes):

@@ -21,6 +21,7 @@ from comptoir.certificates.registration import (
     registration_pdf_build,
     registration_upload_check,
 )
+from comptoir.core.sync import run_coroutine
 from tests.certificates import pki
 from tests.certificates.registration_kit import (  # noqa: F401 (fixtures)
     _seal_var_dir,
@@ -109,10 +110,12 @@ def test_a_pdf_sealed_by_someone_else(trusted, certificate, issued):
     writer = IncrementalPdfFileWriter(BytesIO(bytes(other.output())))
     fields.append_signature_field(writer, fields.SigFieldSpec("Registrant", box=(50, 50, 250, 120)))
     out = BytesIO()
-    signers.PdfSigner(
-        signers.PdfSignatureMetadata(field_name="ComptoirSeal", certify=True),
-        simple_signer(trusted.other_leaf, trusted.ca),
-    ).sign_pdf(writer, output=out)
+    run_coroutine(
+        signers.PdfSigner(
+            signers.PdfSignatureMetadata(field_name="ComptoirSeal", certify=True),
+            simple_signer(trusted.other_leaf, trusted.ca),
+        ).async_sign_pdf(writer, output=out)
+    )
     fake = pades_sign(out.getvalue(), trusted.leaf, trusted.ca)
     verdict = refused(check(certificate, issued, fake), "not_issued")
     assert "someone other than" in str(verdict.message)

@@ -6,7 +6,6 @@ test_lifecycle*."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from io import BytesIO
@@ -23,6 +22,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from comptoir.accounts.models import User
 from comptoir.certificates.models import Certificate, RegistrationDocument, RegistrationRight
+from comptoir.core.sync import run_coroutine
 from comptoir.operators.models import Operator, Position
 from tests.certificates import pki
 from tests.factories_operators import OperatorFactory, member
@@ -121,17 +121,19 @@ def sign_pades(
     """Sign the PDF in its empty "Registrant" field (an incremental update, as a PDF reader
     does). ``key`` signs with another key than the certificate's."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    out = signers.sign_pdf(
-        writer,
-        signers.PdfSignatureMetadata(field_name=REGISTRANT, md_algorithm="sha256"),
-        signer=_signer(who, issuer, key),
+    out = run_coroutine(
+        signers.async_sign_pdf(
+            writer,
+            signers.PdfSignatureMetadata(field_name=REGISTRANT, md_algorithm="sha256"),
+            signer=_signer(who, issuer, key),
+        )
     )
     return out.getvalue()
 
 
 def sign_cades(pdf: bytes, who: pki.Issued, issuer: pki.Issued) -> bytes:
     """A detached CAdES signature (DER) over the PDF as issued."""
-    signed = asyncio.run(
+    signed = run_coroutine(
         _signer(who, issuer).async_sign_general_data(pdf, "sha256", detached=True, use_cades=True)
     )
     return signed.dump()

@@ -4,7 +4,6 @@ certification signature (DocMDP P=2)."""
 
 from __future__ import annotations
 
-import asyncio
 import stat
 import threading
 from io import BytesIO
@@ -23,6 +22,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from comptoir.certificates import seal
+from comptoir.core.sync import run_coroutine
 from tests.certificates import pki
 from tests.certificates.registration_kit import pades_sign
 
@@ -49,7 +49,7 @@ def a_pdf(text: str = "Hello") -> bytes:
 
 def validate(signature):
     context = ValidationContext(trust_roots=[signature.signer_cert], allow_fetching=False)
-    return asyncio.run(pdf_embedded.async_validate_pdf_signature(signature, context))
+    return run_coroutine(pdf_embedded.async_validate_pdf_signature(signature, context))
 
 
 def test_the_development_seal_is_generated_once_private_and_reused(settings):

@@ -6,7 +6,6 @@ test_certificates_corpus.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 from io import BytesIO
 
 import pytest
@@ -17,6 +16,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from comptoir.certificates.registration import _cades, _Refused, covers_whole_document
+from comptoir.core.sync import run_coroutine
 
 pytestmark = pytest.mark.interop
 
@@ -33,7 +33,7 @@ CADES = {
 
 def validate(signature):
     context = ValidationContext(trust_roots=[signature.signer_cert], allow_fetching=False)
-    return asyncio.run(pdf_embedded.async_validate_pdf_signature(signature, context))
+    return run_coroutine(pdf_embedded.async_validate_pdf_signature(signature, context))
 
 
 @pytest.mark.parametrize("name", sorted(PADES))

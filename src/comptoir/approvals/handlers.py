@@ -3,7 +3,6 @@ its decision applies (inside the decision's transaction). One entry per kind in 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -14,8 +13,6 @@ from django.utils.translation import gettext_lazy as _
 
 from comptoir.accounts.models import User
 from comptoir.approvals.models import Request
-from comptoir.certificates import rights
-from comptoir.certificates.models import RegistrationRight
 from comptoir.operators import services as operators
 from comptoir.operators.models import (
     Authority,
@@ -45,6 +42,8 @@ class KindHandler:
     on_approved: Callable[[Request, User], None]
     # Rejected, withdrawn or expired: undo what the submission prepared. Actor None on expiry.
     on_closed: Callable[[Request, User | None], None]
+    # More (label, value) rows for the request's summary, for kinds whose payload needs them.
+    detail_rows: Callable[[Request], list[tuple[Any, str]]] | None = None
 
 
 HANDLERS: dict[str, KindHandler] = {}
@@ -87,7 +86,7 @@ def deciders(request: Request) -> QuerySet[User]:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _require_authority(submission: Submission) -> None:
+def require_authority(submission: Submission) -> None:
     if submission.authority is None:
         raise ValidationError({"authority": _("Choose the competent customs authority.")})
 
@@ -158,7 +157,7 @@ def _is_valid_legal_representative(person: User, operator: Operator | None) -> b
 
 
 def _registration_validate(submission: Submission) -> None:
-    _require_authority(submission)
+    require_authority(submission)
     operator = submission.operator
     if operator is None or operator.status != Operator.Status.PENDING:
         raise ValidationError({"operator": _("Only a new operator can be registered.")})
@@ -250,7 +249,7 @@ register(
 
 
 def _operation_change_validate(submission: Submission) -> None:
-    _require_authority(submission)
+    require_authority(submission)
     operator = submission.operator
     if operator is None or operator.status != Operator.Status.ACTIVE:
         raise ValidationError({"operator": _("Only an active operator can change its operations.")})
@@ -334,7 +333,7 @@ register(
 
 
 def _transfer_validate(submission: Submission) -> None:
-    _require_authority(submission)
+    require_authority(submission)
     operator = submission.operator
     if operator is None or operator.status != Operator.Status.ACTIVE:
         raise ValidationError({"operator": _("Only an active operator can be represented.")})
@@ -437,7 +436,7 @@ def authority_has_officers(*, authority: Authority, requester: User) -> bool:
 
 
 def _operator_role_validate(submission: Submission) -> None:
-    _require_authority(submission)
+    require_authority(submission)
     operator = submission.operator
     if operator is None or operator.status != Operator.Status.ACTIVE:
         raise ValidationError({"operator": _("You can only ask for a role at an active operator.")})
@@ -463,7 +462,7 @@ register(
 
 
 def _authority_role_validate(submission: Submission) -> None:
-    _require_authority(submission)
+    require_authority(submission)
     position = _requested_position(submission, frozenset({Role.OFFICER, Role.SERVICE_DESK}))
     if position.authority_id is None:
         raise ValidationError({"position": _("The request must name the role you ask for.")})
@@ -486,81 +485,5 @@ register(
         validate=_authority_role_validate,
         on_approved=_position_approved,
         on_closed=_close_position,
-    ),
-)
-
-
-# --- access to certificate registration ---------------------------------------------------------
-# The operator's legal representative or a manager asks customs for access to certificate
-# registration in one environment (comptoir.certificates.rights.registration_right_request, which
-# creates the RegistrationRight it names in the payload); the officers of the competent authority
-# decide. Approved: the right is GRANTED; rejected: REFUSED; withdrawn or expired: WITHDRAWN.
-
-
-def _certificate_access_validate(submission: Submission) -> None:
-    _require_authority(submission)
-    operator = submission.operator
-    if operator is None:
-        raise ValidationError({"operator": _("Choose the company that asks for access.")})
-    rights.registration_right_operator_check(operator=operator)
-    if not rights.registration_right_can_request(person=submission.requester, operator=operator):
-        raise ValidationError(
-            {
-                "operator": _(
-                    "Only the company's legal representative and its managers can ask customs "
-                    "for access to certificate registration."
-                )
-            }
-        )
-    right_id = submission.payload.get(rights.PAYLOAD_RIGHT)
-    right = (
-        RegistrationRight.objects.filter(public_id=right_id).first()
-        if isinstance(right_id, str) and _is_uuid(right_id)
-        else None
-    )
-    if (
-        right is None
-        or right.operator_id != operator.pk
-        or right.requested_by_id != submission.requester.pk
-        or right.status != RegistrationRight.Status.REQUESTED
-        or right.request_id is not None
-        or submission.payload.get("environment") != right.environment
-    ):
-        raise ValidationError(
-            {"operator": _("The request must name the access to certificate registration asked.")}
-        )
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _certificate_access_approved(request: Request, actor: User) -> None:
-    if rights.registration_right_settle(request=request, actor=actor) is None:
-        raise ValidationError(
-            {
-                "decision": _(
-                    "The access asked for is no longer waiting for a decision. Nothing was changed."
-                )
-            }
-        )
-
-
-def _certificate_access_closed(request: Request, actor: User | None) -> None:
-    rights.registration_right_settle(request=request, actor=actor)
-
-
-register(
-    Request.Kind.CERTIFICATE_ACCESS,
-    KindHandler(
-        decided_in="authority",
-        decider_roles=frozenset({Role.OFFICER}),
-        validate=_certificate_access_validate,
-        on_approved=_certificate_access_approved,
-        on_closed=_certificate_access_closed,
     ),
 )

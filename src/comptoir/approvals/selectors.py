@@ -5,18 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from comptoir.accounts.models import User
 from comptoir.approvals.handlers import HANDLERS, deciders
 from comptoir.approvals.models import Request, RequestEvent
-from comptoir.certificates.models import RegistrationRight
 from comptoir.operators.models import CustomsOperation, Position
 
 RS = Request.Status
@@ -162,26 +161,10 @@ def request_details(*, request: Request) -> list[DetailRow]:
         person = User.objects.filter(pk=to_person).first()
         name = (person.get_full_name() or person.username) if person else "—"
         rows.append(DetailRow(_("New legal representative"), name))
-    if request.kind == Request.Kind.CERTIFICATE_ACCESS:
-        rows.extend(_certificate_access_rows(payload))
+    handler = HANDLERS.get(request.kind)
+    if handler is not None and handler.detail_rows is not None:
+        rows.extend(DetailRow(label, value) for label, value in handler.detail_rows(request))
     return rows
-
-
-def _certificate_access_rows(payload: dict[str, Any]) -> list[DetailRow]:
-    """What an operator asked of customs for certificate registration, as it was asked."""
-    try:
-        wanted = formats.date_format(date.fromisoformat(str(payload.get("wanted_on"))))
-    except ValueError:
-        wanted = "—"
-    environment = str(payload.get("environment") or "")
-    environments = dict(RegistrationRight.Environment.choices)
-    return [
-        DetailRow(_("EORI number"), str(payload.get("eori") or "—")),
-        DetailRow(_("Company name"), str(payload.get("company_name") or "—")),
-        DetailRow(_("Account name"), str(payload.get("account_name") or "—")),
-        DetailRow(_("Access wanted from"), wanted),
-        DetailRow(_("Environment"), str(environments.get(environment, environment or "—"))),
-    ]
 
 
 def requests_for_person(*, person: User) -> QuerySet[Request]:

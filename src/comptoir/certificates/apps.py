@@ -7,7 +7,10 @@ class CertificatesConfig(AppConfig):
     verbose_name = _("Certificates")
 
     def ready(self) -> None:
-        from comptoir.certificates import worklist  # noqa: F401 - registers the dashboard tasks
+        from comptoir.certificates import (  # noqa: F401 - register the approvals kind, the tasks
+            access_handler,
+            worklist,
+        )
         from comptoir.notifications.dashboard import sector_label_register, type_label_register
 
         type_label_register("certificate", _("Certificate about to expire"))

@@ -50,7 +50,8 @@ from pyhanko_certvalidator import ValidationContext
 from comptoir.certificates import seal as comptoir_seal
 from comptoir.certificates.inspect import PURPOSE_SIGNATURE, certificate_load
 from comptoir.certificates.trust import TrustVerdict, trust_check
-from comptoir.lodging.pdf import latin1
+from comptoir.core.sync import run_coroutine
+from comptoir.core.text import latin1
 
 if TYPE_CHECKING:
     from comptoir.accounts.models import User
@@ -360,7 +361,7 @@ def _seal_of(data: bytes) -> bytes | None:
 def _validate_embedded(
     signature: pdf_embedded.EmbeddedPdfSignature, trusted: asn1_x509.Certificate
 ) -> Any:
-    return comptoir_seal.pyhanko_run(
+    return run_coroutine(
         pdf_embedded.async_validate_pdf_signature(
             signature, signer_validation_context=_context(trusted)
         )
@@ -580,11 +581,11 @@ def _cades(*, issued_pdf: bytes, signed: bytes, detached_signature: bytes) -> _S
                     gettext_lazy("The signature was not made over the registration document."),
                     signer_der=signer_der,
                 )
-            status = comptoir_seal.pyhanko_run(
+            status = run_coroutine(
                 async_validate_cms_signature(signed_data, validation_context=_context(signer))
             )
         else:
-            status = comptoir_seal.pyhanko_run(
+            status = run_coroutine(
                 async_validate_detached_cms(
                     issued_pdf, signed_data, signer_validation_context=_context(signer)
                 )

@@ -19,17 +19,14 @@ empty field of the document keeps the seal valid, any other change breaks it."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
-from typing import Any
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -43,6 +40,8 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from comptoir.core.sync import run_coroutine
 
 DEFAULT_FIELD_NAME = "ComptoirSeal"
 DEVELOPMENT_SEAL_NAME = "Comptoir development seal"
@@ -255,16 +254,6 @@ def seal_signer() -> signers.SimpleSigner:
 # --- sealing -------------------------------------------------------------------------------------
 
 
-def pyhanko_run(coroutine: Any) -> Any:
-    """Run pyHanko's async API from sync code, or from a thread of its own inside async code."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
 def seal_metadata(*, field_name: str, certify: bool) -> PdfSignatureMetadata:
     return PdfSignatureMetadata(
         field_name=field_name,
@@ -287,7 +276,7 @@ def writer_seal(
         new_field_spec=fields.SigFieldSpec(sig_field_name=field_name),
     )
     output = BytesIO()
-    pyhanko_run(signer.async_sign_pdf(writer, output=output))
+    run_coroutine(signer.async_sign_pdf(writer, output=output))
     return output.getvalue()
 
 

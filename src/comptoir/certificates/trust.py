@@ -17,13 +17,11 @@ together with the service's qualifiers on the list). See docs/certificates.md.""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import threading
 import urllib.request
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +64,7 @@ from comptoir.certificates.inspect import (
     certificate_validity_at,
     qc_statements,
 )
+from comptoir.core.sync import run_coroutine
 
 logger = logging.getLogger(__name__)
 
@@ -536,15 +535,6 @@ def _to_crypto(cert: x509.Certificate | asn1_x509.Certificate) -> x509.Certifica
     return x509.load_der_x509_certificate(cert.dump())
 
 
-def _run(coroutine: Any) -> Any:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # called from async code: own loop
-        return pool.submit(asyncio.run, coroutine).result()
-
-
 def _validate_path(
     leaf: asn1_x509.Certificate,
     intermediates: list[asn1_x509.Certificate],
@@ -563,7 +553,7 @@ def _validate_path(
     validator = CertificateValidator(
         leaf, intermediate_certs=intermediates, validation_context=context
     )
-    return _run(validator.async_validate_path())  # type: ignore[no-any-return]
+    return run_coroutine(validator.async_validate_path())  # type: ignore[no-any-return]
 
 
 def _refusal(code: str, message: str | Promise | None = None, **extra: Any) -> TrustVerdict:

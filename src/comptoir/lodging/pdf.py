@@ -4,43 +4,13 @@ ship). Core fonts only know Latin-1: other characters are written without their 
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from fpdf import FPDF
 
+from comptoir.core.text import latin1
 from comptoir.lodging.models import Declaration
-
-_TYPOGRAPHY = str.maketrans(
-    {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\u202f": " "}
-)
-
-
-def latin1(text: object) -> str:
-    """The text as the core fonts can draw it."""
-    value = str(text).translate(_TYPOGRAPHY)
-    try:
-        value.encode("latin-1")
-        return value
-    except UnicodeEncodeError:
-        pass
-    out = []
-    for char in value:
-        try:
-            char.encode("latin-1")
-            out.append(char)
-        except UnicodeEncodeError:
-            base = "".join(
-                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
-            )
-            try:
-                base.encode("latin-1")
-                out.append(base or "?")
-            except UnicodeEncodeError:
-                out.append("?")
-    return "".join(out)
 
 
 def receipt_pdf(*, declaration: Declaration, language: str | None = None) -> bytes:
