@@ -4,7 +4,7 @@ input; comptoir.certificates.registrations decides the rest and says why it refu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +20,9 @@ from comptoir.certificates.registrations import (
 
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"]
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 
 class _Radios(forms.RadioSelect):
     """The error summary links to the first radio (Django gives the group no id to link to)."""
@@ -31,6 +34,17 @@ class _Radios(forms.RadioSelect):
 def _date_input() -> forms.DateInput:
     return forms.DateInput(
         format="%Y-%m-%d", attrs={"type": "date", "class": "input input--width-10"}
+    )
+
+
+def _date_filter(label: StrPromise) -> forms.DateField:
+    """An optional date of the search form (ISO, like the other date fields)."""
+    return forms.DateField(
+        label=label,
+        required=False,
+        input_formats=DATE_FORMATS,
+        widget=_date_input(),
+        error_messages={"invalid": _("Enter a real date, like 2027-01-31.")},
     )
 
 
@@ -176,34 +190,10 @@ class SearchForm(forms.Form):
         widget=forms.TextInput(attrs={"class": "input"}),
         error_messages={"max_length": _("Enter 200 characters or fewer.")},
     )
-    valid_from_after = forms.DateField(
-        label=_("Valid from, on or after"),
-        required=False,
-        input_formats=DATE_FORMATS,
-        widget=_date_input(),
-        error_messages={"invalid": _("Enter a real date, like 2027-01-31.")},
-    )
-    valid_from_before = forms.DateField(
-        label=_("Valid from, on or before"),
-        required=False,
-        input_formats=DATE_FORMATS,
-        widget=_date_input(),
-        error_messages={"invalid": _("Enter a real date, like 2027-01-31.")},
-    )
-    valid_until_after = forms.DateField(
-        label=_("Valid until, on or after"),
-        required=False,
-        input_formats=DATE_FORMATS,
-        widget=_date_input(),
-        error_messages={"invalid": _("Enter a real date, like 2027-01-31.")},
-    )
-    valid_until_before = forms.DateField(
-        label=_("Valid until, on or before"),
-        required=False,
-        input_formats=DATE_FORMATS,
-        widget=_date_input(),
-        error_messages={"invalid": _("Enter a real date, like 2027-01-31.")},
-    )
+    valid_from_after = _date_filter(_("Valid from, on or after"))
+    valid_from_before = _date_filter(_("Valid from, on or before"))
+    valid_until_after = _date_filter(_("Valid until, on or after"))
+    valid_until_before = _date_filter(_("Valid until, on or before"))
     type = forms.ChoiceField(
         label=_("Type"),
         required=False,
