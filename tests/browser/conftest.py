@@ -6,7 +6,6 @@ tests are skipped, unless COMPTOIR_REQUIRE_BROWSER=1 (as in CI), where they fail
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import urllib.error
@@ -33,31 +32,6 @@ ARTIFACTS = Path(os.environ.get("COMPTOIR_BROWSER_ARTIFACTS", "var/browser"))
 
 def _browser_required() -> bool:
     return os.environ.get("COMPTOIR_REQUIRE_BROWSER", "").strip() == "1"
-
-
-# Data migrations whose rows the journeys need. A transactional test flushes the database when
-# it ends, and serialized_rollback cannot bring them back: once Playwright runs in this thread,
-# Django's connection handler (an asgiref Local, context-bound) may hand the test another
-# connection object than the one that holds the serialized copy.
-SEEDING_MIGRATIONS = (
-    "comptoir.operators.migrations.0002_seed_customs_operations",
-    "comptoir.operators.migrations.0005_seed_activities",
-    "comptoir.lodging.migrations.0002_seed_declaration_types",
-)
-
-
-@pytest.fixture(autouse=True)
-def _catalogues(request) -> None:
-    """The catalogues (customs operations, activities) as their data migrations seed them."""
-    if "transactional_db" not in request.fixturenames and "live_server" not in (
-        request.fixturenames
-    ):
-        return
-    request.getfixturevalue("transactional_db")
-    from django.apps import apps
-
-    for name in SEEDING_MIGRATIONS:
-        importlib.import_module(name).seed(apps, None)
 
 
 @pytest.fixture(scope="session")
