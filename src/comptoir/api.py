@@ -23,7 +23,9 @@ from comptoir.accounts import selectors, services
 from comptoir.accounts.middleware import use_person_language
 from comptoir.accounts.models import ApiToken, User
 from comptoir.b2g.auth import install_exception_handler
+from comptoir.core import request_context
 from comptoir.core.api_types import ApiRequest, Error
+from comptoir.operators import acting
 
 
 class AccountGateRefused(Exception):
@@ -34,10 +36,26 @@ class AccountGateRefused(Exception):
         self.gate = gate
 
 
+class ActingForRefused(Exception):
+    """The call's Comptoir-Acting-For headers claim a choice the person may not make."""
+
+    def __init__(self, refusal: acting.ActingRefused) -> None:
+        super().__init__(refusal.code)
+        self.refusal = refusal
+
+
 def _admit(request: HttpRequest, user: User) -> User:
     gate = selectors.account_gate(user=user)
     if gate is not None:
         raise AccountGateRefused(gate)
+    try:
+        claimed = acting.acting_from_headers(person=user, headers=request.headers)
+    except acting.ActingRefused as refusal:
+        raise ActingForRefused(refusal) from None
+    if claimed is not None:
+        request.acting_for = claimed  # type: ignore[attr-defined]
+        # Undone at the end of the request by ActingForMiddleware's own binding.
+        request_context.bind_on_behalf_of(claimed.record())
     return user
 
 
@@ -89,6 +107,15 @@ install_exception_handler(api)
 @api.exception_handler(AccountGateRefused)
 def _gate_refused(request: HttpRequest, exc: AccountGateRefused) -> HttpResponse:
     return api.create_response(request, exc.gate.payload(), status=403)
+
+
+@api.exception_handler(ActingForRefused)
+def _acting_for_refused(request: HttpRequest, exc: ActingForRefused) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"detail": exc.refusal.message_text, "code": "acting_for_refused"},
+        status=403,
+    )
 
 
 @api.exception_handler(ValidationError)
@@ -225,6 +252,7 @@ api.add_router("", "comptoir.operators.invitation_api.router")
 api.add_router("", "comptoir.operators.directory_api.router")
 api.add_router("", "comptoir.operators.roles_api.router")
 api.add_router("/mandates", "comptoir.operators.mandate_api.router")
+api.add_router("/acting-for", "comptoir.operators.acting_api.router")
 api.add_router("/requests", "comptoir.approvals.api.router")
 api.add_router("/notices", "comptoir.notifications.api.router")
 api.add_router("/dashboard", "comptoir.notifications.dashboard_api.router")

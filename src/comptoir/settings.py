@@ -130,6 +130,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "comptoir.accounts.middleware.AccountGateMiddleware",
+    "comptoir.operators.middleware.ActingForMiddleware",
 ]
 
 ROOT_URLCONF = "comptoir.urls"
@@ -151,6 +152,7 @@ TEMPLATES = [
                 "comptoir.notifications.context_processors.notices",
                 "comptoir.approvals.context_processors.approvals",
                 "comptoir.continuity.context_processors.continuity",
+                "comptoir.operators.context_processors.acting_for",
             ],
         },
     },

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("comptoir.operators.directory_urls")),
     path("", include("comptoir.operators.roles_urls")),
     path("", include("comptoir.operators.mandate_urls")),
+    path("", include("comptoir.operators.acting_urls")),
     path("", include("comptoir.operators.urls")),
     path("", include("comptoir.certificates.urls")),
     path("", include("comptoir.continuity.urls")),

@@ -34,6 +34,8 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
+    #: "Acting for whom": the economic operator the actor acted for (empty: for themself).
+    on_behalf_of = models.JSONField(_("on behalf of"), default=dict, blank=True)
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 

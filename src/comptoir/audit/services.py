@@ -31,6 +31,10 @@ def _canonical(event: AuditEvent) -> bytes:
         "data": event.data,
         "previous_hash": event.previous_hash,
     }
+    # Added after the first events were written: absent from their hashed content when empty,
+    # so that the hashes of those events still verify.
+    if event.on_behalf_of:
+        payload["on_behalf_of"] = event.on_behalf_of
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
@@ -65,6 +69,7 @@ def audit_record(
             ip=ip if ip is not None else context.ip,
             request_id=request_id if request_id is not None else context.request_id,
             data=json.loads(json.dumps(data or {}, default=str)),
+            on_behalf_of=dict(context.on_behalf_of),
             previous_hash=head.hash,
         )
         event.hash = event_hash(event)

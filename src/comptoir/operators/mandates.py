@@ -616,6 +616,19 @@ def mandate_for_person(
     return mandate
 
 
+def _in_force(mandates: QuerySet[Mandate], *, scope: str, day: date) -> QuerySet[Mandate]:
+    """The accepted mandates in `scope` whose period holds `day` (both ends included)."""
+    return mandates.filter(scope=scope, status=MS.ACCEPTED, valid_from__lte=day).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=day)
+    )
+
+
+def _usable_operators() -> QuerySet[Operator]:
+    return Operator.objects.filter(
+        status=Operator.Status.ACTIVE, deleted_at__isnull=True, merged_into__isnull=True
+    )
+
+
 def mandate_in_force(
     *,
     principal_eori: str,
@@ -630,51 +643,56 @@ def mandate_in_force(
     eori = (principal_eori or "").strip().upper()
     if not eori or scope not in Scope.values or not _usable(provider):
         return None
-    day = _day(at)
     principals = operator_selectors.operators_with_eori(eori).filter(
-        status=Operator.Status.ACTIVE, deleted_at__isnull=True, merged_into__isnull=True
+        pk__in=_usable_operators().values("pk")
     )
     return (
-        Mandate.objects.filter(
-            provider=provider,
+        _in_force(
+            Mandate.objects.filter(provider=provider, principal_id__in=principals.values("pk")),
             scope=scope,
-            status=MS.ACCEPTED,
-            principal_id__in=principals.values("pk"),
-            valid_from__lte=day,
+            day=_day(at),
         )
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
         .select_related("principal", "provider")
         .order_by("valid_from", "pk")
         .first()
     )
 
 
+def _provider_ids_for_person(person: User) -> QuerySet[Position, Any]:
+    return Position.objects.filter(
+        person=person,
+        status=Position.Status.VALID,
+        operator__in=_usable_operators(),
+    ).values("operator_id")
+
+
+def mandates_in_force_for_person(
+    *, person: User, scope: str = Scope.PORTAL_ACTIONS, at: datetime | date | None = None
+) -> QuerySet[Mandate]:
+    """ "Acting for whom": the mandates in force in `scope` given by active operators to an
+    active operator where the person holds a valid position, by principal name."""
+    return (
+        _in_force(
+            Mandate.objects.filter(
+                provider_id__in=_provider_ids_for_person(person),
+                principal__in=_usable_operators(),
+            ),
+            scope=scope,
+            day=_day(at),
+        )
+        .select_related("principal", "provider")
+        .order_by("principal__name", "valid_from", "pk")
+    )
+
+
 def mandate_principals_for_person(
     *, person: User, scope: str = Scope.PORTAL_ACTIONS, at: datetime | date | None = None
 ) -> QuerySet[Operator]:
-    """ "Acting for whom": the active operators the person may act for through a mandate in
-    force in `scope` given to an active operator where they hold a valid position."""
-    day = _day(at)
-    providers = Position.objects.filter(
-        person=person,
-        status=Position.Status.VALID,
-        operator__status=Operator.Status.ACTIVE,
-        operator__deleted_at__isnull=True,
-        operator__merged_into__isnull=True,
-    ).values("operator_id")
-    principal_ids = (
-        Mandate.objects.filter(
-            provider_id__in=providers, scope=scope, status=MS.ACCEPTED, valid_from__lte=day
-        )
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
-        .values("principal_id")
+    """The active operators the person may act for through a mandate in force in `scope`."""
+    principal_ids = mandates_in_force_for_person(person=person, scope=scope, at=at).values(
+        "principal_id"
     )
-    return Operator.objects.filter(
-        pk__in=principal_ids,
-        status=Operator.Status.ACTIVE,
-        deleted_at__isnull=True,
-        merged_into__isnull=True,
-    ).order_by("name", "pk")
+    return _usable_operators().filter(pk__in=principal_ids).order_by("name", "pk")
 
 
 def mandate_state(mandate: Mandate, *, today: date | None = None) -> str:
