@@ -247,6 +247,11 @@ def token_revoke(request: ApiRequest, token_id: int):
     return Status(204, None)
 
 
+# The B2G routes first: every B2G message is checked through them, and URL resolution tries the
+# routes in the order they were added.
+api.add_router("/b2g", "comptoir.b2g.api.router")
+api.add_router("/b2g", "comptoir.b2g.authorisation_api.router")
+api.add_router("/b2g", "comptoir.b2g.verify_api.router")
 api.add_router("", "comptoir.operators.api.router")
 api.add_router("", "comptoir.operators.invitation_api.router")
 api.add_router("", "comptoir.operators.directory_api.router")
@@ -260,6 +265,3 @@ api.add_router("", "comptoir.continuity.api.router")
 api.add_router("", "comptoir.lodging.api.router")
 api.add_router("/certificates", "comptoir.certificates.api.router")
 api.add_router("/certificate-access", "comptoir.certificates.rights_api.router")
-api.add_router("/b2g", "comptoir.b2g.api.router")
-api.add_router("/b2g", "comptoir.b2g.authorisation_api.router")
-api.add_router("/b2g", "comptoir.b2g.verify_api.router")

@@ -11,6 +11,7 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 
 from comptoir.audit.models import AuditEvent
 from comptoir.audit.services import audit_verify
@@ -370,17 +371,20 @@ def test_fingerprint_from_an_untrusted_address_is_refused_by_the_service(certifi
     assert [e.data["reason"] for e in refusals()] == ["untrusted_proxy"]
 
 
-def test_a_client_disabled_between_lookup_and_count_is_refused(monkeypatch):
-    """The count is a conditional UPDATE on enabled=True: a client disabled at that moment is
-    refused and its calls stay as they were."""
+def test_an_allowed_call_is_read_and_counted_in_one_statement(django_assert_num_queries):
+    """The count is the conditional UPDATE … RETURNING that also reads the client: a client
+    disabled at any moment is either counted before or refused after, never counted late."""
     created, token = services.b2g_client_create(name="AP")
-    real_allow = services._allow
+    with django_assert_num_queries(1):
+        found = services.b2g_client_check(token=token, certificate_fingerprint=None, ip="::1")
+    assert (found.pk, found.calls, found.enabled) == (created.pk, 1, True)
+    assert found.last_used_at is not None and timezone.is_aware(found.last_used_at)
+    assert B2GClient.objects.get(pk=created.pk).calls == 1
 
-    def disable_first(client, **kwargs):
-        B2GClient.objects.filter(pk=client.pk).update(enabled=False)
-        return real_allow(client, **kwargs)
 
-    monkeypatch.setattr(services, "_allow", disable_first)
+def test_a_disabled_client_is_refused_and_not_counted():
+    created, token = services.b2g_client_create(name="AP")
+    B2GClient.objects.filter(pk=created.pk).update(enabled=False)
     assert (
         services.b2g_client_authenticate(token=token, certificate_fingerprint=None, ip="::1")
         is None
