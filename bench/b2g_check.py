@@ -25,7 +25,10 @@ a change in the machine's load touches every phase alike (a warm-up before each)
       duration: target ratio ≥ 0.50. The CPU time of the gunicorn workers per request and of
       the loop per verification is recorded as well (a comparison that the load generator,
       which shares the cores, does not bias), and a third loop runs the endpoint's own check
-      in process (`as4_verify(...).details()`), to tell the verification code from the stack.
+      in process (`as4_verify(...).details()`), to tell the verification code from the stack;
+  (d) the authorisations by fingerprint again from the same clients, each on a fixed schedule,
+      at half the whoami rate of the round (latency counted from the time each request was
+      due): the p99 below saturation, reported beside the target (which (b) measures).
 
 Results: bench/results/b2g_check-postgresql.json (figures, targets and whether they are met,
 the method, the machine and its load, the versions).
@@ -69,6 +72,10 @@ DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/bench_b2g"
 TARGET_AUTHORISATION_RATIO = 0.60
 TARGET_AUTHORISATION_P99_MS = 10.0
 TARGET_VERIFY_RATIO = 0.50
+#: The paced phase: the authorisations (by fingerprint) at this share of the whoami rate of the
+#: same round, from the same clients, each on a fixed schedule.
+PACED_PHASE = "authorisation_paced"
+PACED_SHARE = 0.5
 WARMUP_SECONDS = 2.0
 CHUNK = 5000
 REAL = 10  # certificates the benchmark asks about (real ones)
@@ -138,7 +145,7 @@ def main() -> int:
         ),
         "verify_endpoint": (lambda i: _verify_request(token, messages[i % REAL]), b'"OK"'),
     }
-    samples: dict[str, list[Sample]] = {name: [] for name in (*http_phases, *LOOPS)}
+    samples: dict[str, list[Sample]] = {name: [] for name in (*http_phases, PACED_PHASE, *LOOPS)}
     per_round = seconds / rounds
     try:
         _wait_ready(port, token)
@@ -151,6 +158,21 @@ def main() -> int:
                 )
                 samples[name].append(sample)
                 _print_phase(name, sample)
+            # The same 8 clients below saturation: half the whoami rate of this round.
+            bare_rate = len(samples["bare"][-1].latencies) / per_round
+            request, expect = http_phases["authorisation_fingerprint"]
+            sample = http_sample(
+                port,
+                clients,
+                per_round,
+                warmup / 2,
+                request,
+                expect=expect,
+                server=server,
+                rate=PACED_SHARE * bare_rate,
+            )
+            samples[PACED_PHASE].append(sample)
+            _print_phase(PACED_PHASE, sample)
             # The loops run while gunicorn is idle (its workers wait on accept()).
             for name, mode in LOOPS.items():
                 sample = loop_sample(
@@ -584,9 +606,15 @@ def http_sample(
     *,
     expect: bytes,
     server: subprocess.Popen[bytes],
+    rate: float | None = None,
 ) -> Sample:
     """`clients` threads send requests back to back for `warmup` seconds, then for `seconds`;
-    the latencies of the second period are kept (request sent → answer read)."""
+    the latencies of the second period are kept (request sent → answer read).
+
+    With `rate` (requests per second, all clients together) each client sends on a fixed
+    schedule instead, its share of the rate, and the latency is counted from the time the
+    request was due, so that a request sent late because the previous answer came late counts
+    its wait (no coordinated omission)."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[list[str]] = [[] for _ in range(clients)]
     start = threading.Barrier(clients + 1)
@@ -599,12 +627,18 @@ def http_sample(
         measured_from = timing["from"]
         until = timing["until"]
         mine = latencies[index]
+        interval = clients / rate if rate else 0.0
+        due = time.perf_counter() + (index * interval / clients)
         while True:
             verb, target, body, headers = request(n)
             n += clients
+            if rate:
+                time.sleep(max(0.0, due - time.perf_counter()))
             began = time.perf_counter()
             if began >= until:
                 break
+            if rate:
+                began, due = due, due + interval
             try:
                 connection.request(verb, target, body=body, headers=headers)
                 response = connection.getresponse()
@@ -775,6 +809,10 @@ def _result(**kw: Any) -> dict[str, Any]:
         "POST /api/v1/b2g/authorisations (fingerprint)", samples["authorisation_fingerprint"]
     )
     by_pem = http_summary("POST /api/v1/b2g/authorisations (PEM)", samples["authorisation_pem"])
+    paced = http_summary(
+        f"POST /api/v1/b2g/authorisations (fingerprint) at {PACED_SHARE:.0%} of the whoami rate",
+        samples[PACED_PHASE],
+    )
     verify = http_summary("POST /api/v1/b2g/messages/verify", samples["verify_endpoint"])
     bare_loop = loop_summary(
         "comptoir.b2g.as4_baseline.as4_baseline_verify(soap_xml, attachments)",
@@ -797,7 +835,7 @@ def _result(**kw: Any) -> dict[str, Any]:
         else None
     )
     errors = (
-        sum(part["errors"] for part in (bare, by_fingerprint, by_pem, verify))
+        sum(part["errors"] for part in (bare, by_fingerprint, by_pem, paced, verify))
         + bare_loop["failures"]
         + full_loop["failures"]
     )
@@ -825,6 +863,12 @@ def _result(**kw: Any) -> dict[str, Any]:
             "pem": by_pem["latency_ms"]["p99"],
             "met": p99 <= TARGET_AUTHORISATION_P99_MS,
         },
+        "authorisation_p99_ms_below_saturation": {
+            "target": f"<= {TARGET_AUTHORISATION_P99_MS} (the same target, read below saturation)",
+            "offered_rate_per_s": paced["throughput_per_s"],
+            "fingerprint": paced["latency_ms"]["p99"],
+            "met": paced["latency_ms"]["p99"] <= TARGET_AUTHORISATION_P99_MS,
+        },
         "verify_ratio": {
             "target": f">= {TARGET_VERIFY_RATIO}",
             "throughput": verify_ratio,
@@ -834,7 +878,9 @@ def _result(**kw: Any) -> dict[str, Any]:
             "met": verify_ratio >= TARGET_VERIFY_RATIO,
         },
     }
-    met = all(t["met"] for t in targets.values()) and errors == 0
+    # The issue's targets; the p99 below saturation is reported beside them, not instead.
+    issue_targets = ("authorisation_ratio", "authorisation_p99_ms", "verify_ratio")
+    met = all(targets[key]["met"] for key in issue_targets) and errors == 0
     clients = kw["clients"]
     # With `clients` closed-loop clients on `workers` single-threaded workers, the mean latency
     # is at least clients × (server CPU per request) / workers, even with the cores to itself.
@@ -878,6 +924,7 @@ def _result(**kw: Any) -> dict[str, Any]:
         "bare": bare,
         "authorisation_fingerprint": by_fingerprint,
         "authorisation_pem": by_pem,
+        "authorisation_paced": paced,
         "message_verification": {
             "endpoint": verify,
             "bare_loop": bare_loop,
@@ -922,7 +969,7 @@ def _summary(result: dict[str, Any]) -> list[str]:
     targets = result["targets"]
     verification = result["message_verification"]
     lines = [f"{result['certificates']} certificates; {result['clients']} clients"]
-    for key in ("bare", "authorisation_fingerprint", "authorisation_pem"):
+    for key in ("bare", "authorisation_fingerprint", "authorisation_pem", "authorisation_paced"):
         part = result[key]
         lines.append(
             f"  {part['request']:<48} {part['throughput_per_s']:>8.1f}/s  p50 "
@@ -941,12 +988,16 @@ def _summary(result: dict[str, Any]) -> list[str]:
         )
     ratio = targets["authorisation_ratio"]
     p99 = targets["authorisation_p99_ms"]
+    below = targets["authorisation_p99_ms_below_saturation"]
     verify = targets["verify_ratio"]
     lines += [
         f"authorisations/bare: fingerprint {ratio['fingerprint']}, PEM {ratio['pem']} "
         f"(target >= {TARGET_AUTHORISATION_RATIO}: {'met' if ratio['met'] else 'NOT met'})",
         f"authorisations p99: fingerprint {p99['fingerprint']} ms, PEM {p99['pem']} ms "
         f"(target <= {TARGET_AUTHORISATION_P99_MS} ms: {'met' if p99['met'] else 'NOT met'})",
+        f"authorisations p99 below saturation ({below['offered_rate_per_s']}/s): "
+        f"{below['fingerprint']} ms ({'within' if below['met'] else 'above'} "
+        f"{TARGET_AUTHORISATION_P99_MS} ms)",
         f"verify endpoint/bare loop: {verify['throughput']} (target >= {TARGET_VERIFY_RATIO}: "
         f"{'met' if verify['met'] else 'NOT met'}); by CPU time {verify['cpu_time']}; "
         f"in process {verify['in_process']}",

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import pairwise
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -564,9 +564,19 @@ _CODE_ORDER = (
 )
 
 
+#: Certificates recur from message to message (a sender seals with the same one for years), and
+#: what is read from one depends only on its bytes: remembered per process, by value.
+_CERTIFICATE_FACTS_CACHE = 1024
+
+
 def certificate_summary(certificate: x509.Certificate) -> dict[str, str]:
     """Subject, issuer, serial, SHA-256 fingerprint and validity (a field that cannot be decoded
     is given as "unreadable")."""
+    return dict(_certificate_summary(certificate))
+
+
+@lru_cache(maxsize=_CERTIFICATE_FACTS_CACHE)
+def _certificate_summary(certificate: x509.Certificate) -> tuple[tuple[str, str], ...]:
     fields: dict[str, Callable[[], str]] = {
         "subject": lambda: certificate.subject.rfc4514_string(),
         "issuer": lambda: certificate.issuer.rfc4514_string(),
@@ -575,23 +585,27 @@ def certificate_summary(certificate: x509.Certificate) -> dict[str, str]:
         "not_valid_before": lambda: certificate.not_valid_before_utc.isoformat(),
         "not_valid_after": lambda: certificate.not_valid_after_utc.isoformat(),
     }
-    summary = {}
+    summary = []
     for name, read in fields.items():
         try:
-            summary[name] = read()
+            summary.append((name, read()))
         except Exception:  # lazily decoded fields of a damaged certificate
-            summary[name] = "unreadable"
-    return summary
+            summary.append((name, "unreadable"))
+    return tuple(summary)
 
 
 def chain_is_linked(chain: tuple[x509.Certificate, ...]) -> bool:
     """Each certificate of the path (root first, leaf last) is issued by the one before it
     (names and signature). Says nothing about trust: that is the certificate policy's job."""
-    for issuer, subject in pairwise(chain):
-        try:
-            subject.verify_directly_issued_by(issuer)
-        except Exception:  # InvalidSignature, ValueError, UnsupportedAlgorithm, damaged fields
-            return False
+    return all(_issued_by(issuer, subject) for issuer, subject in pairwise(chain))
+
+
+@lru_cache(maxsize=_CERTIFICATE_FACTS_CACHE)
+def _issued_by(issuer: x509.Certificate, subject: x509.Certificate) -> bool:
+    try:
+        subject.verify_directly_issued_by(issuer)
+    except Exception:  # InvalidSignature, ValueError, UnsupportedAlgorithm, damaged fields
+        return False
     return True
 
 

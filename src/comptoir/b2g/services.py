@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -269,15 +269,16 @@ def _refuse_disabled(client: B2GClient, *, ip: str | None, via: dict[str, Any]) 
     raise b2g_refusal_record(code=Refusal.DISABLED_CLIENT, ip=ip, client=client, data=via)
 
 
-def _counted(**match: str) -> B2GClient | None:
-    """Count the call of the enabled client matching `match` (one column) and read it, in one
+def _counted(
+    column: Literal["token_digest", "certificate_fingerprint"], value: str
+) -> B2GClient | None:
+    """Count the call of the enabled client whose `column` holds `value` and read it, in one
     statement: every B2G call goes through here, and the ORM's read then update cost two round
     trips and most of the call's time."""
-    ((field_name, value),) = match.items()
     meta = B2GClient._meta
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
-    table, key = quote(meta.db_table), quote(meta.get_field(field_name).column)
+    table, key = quote(meta.db_table), quote(column)
     calls, last_used, enabled = quote("calls"), quote("last_used_at"), quote("enabled")
     # Names from the model's metadata; values are parameters.
     sql = f"UPDATE {table} SET {calls} = {calls} + 1, {last_used} = %s WHERE {key} = %s AND {enabled} RETURNING {columns}"  # noqa: E501, S608
@@ -296,7 +297,7 @@ def b2g_client_check(
         client = None
         if token.startswith(TOKEN_PREFIX) and len(token) <= _TOKEN_MAX_LENGTH:
             digest = token_digest(token)
-            client = _counted(token_digest=digest) or (
+            client = _counted("token_digest", digest) or (
                 B2GClient.objects.filter(token_digest=digest).first()
             )
         if client is None:
@@ -312,7 +313,7 @@ def b2g_client_check(
         if fingerprint is None:
             raise b2g_refusal_record(code=Refusal.MALFORMED_CERTIFICATE, ip=ip, data=via)
         via["certificate_fingerprint"] = fingerprint
-        client = _counted(certificate_fingerprint=fingerprint) or (
+        client = _counted("certificate_fingerprint", fingerprint) or (
             B2GClient.objects.filter(certificate_fingerprint=fingerprint)
             .order_by("-enabled", "pk")
             .first()
