@@ -7,6 +7,7 @@ of use get 403 with a machine-readable code."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from comptoir.accounts import selectors, services
 from comptoir.accounts.middleware import use_person_language
 from comptoir.accounts.models import ApiToken, User
 from comptoir.b2g.auth import install_exception_handler
+from comptoir.b2g.authorisation import DATABASE_UNAVAILABLE
 from comptoir.core import request_context
 from comptoir.core.api_types import ApiRequest, Error
 from comptoir.operators import acting
@@ -107,6 +109,31 @@ install_exception_handler(api)
 @api.exception_handler(AccountGateRefused)
 def _gate_refused(request: HttpRequest, exc: AccountGateRefused) -> HttpResponse:
     return api.create_response(request, exc.gate.payload(), status=403)
+
+
+logger = logging.getLogger("comptoir.api")
+#: Seconds a client is asked to wait before trying again when the database cannot be reached.
+UNAVAILABLE_RETRY_AFTER = 30
+
+
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database cannot be reached: 503 with a code and Retry-After, not a server error (the
+    B2G checks answer A003 themselves, in their own shape)."""
+    logger.error("API %s %s: database unavailable: %s", request.method, request.path, exc)
+    response = api.create_response(
+        request,
+        {
+            "detail": _("The service cannot reach its database. Try again in a moment."),
+            "code": "unavailable",
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
+for _unavailable in DATABASE_UNAVAILABLE:
+    api.add_exception_handler(_unavailable, _database_unavailable)  # type: ignore[arg-type,type-var]
 
 
 @api.exception_handler(ActingForRefused)

@@ -230,6 +230,16 @@ def test_stopped_database_answers_a003_and_recovers(server, proxy, chain) -> Non
         assert answer["reason_code"] == "register_unavailable"
     assert AuditEvent.objects.filter(action="b2g.authorisation_refused").count() == audited
     assert B2GClient.objects.get(pk=client.pk).calls == 2
+    # Any other API call: 503 with a code and Retry-After, not a server error.
+    whoami = urllib.request.Request(
+        server["url"].replace("/b2g/authorisations", "/b2g/whoami"),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as outage:
+        urllib.request.urlopen(whoami, timeout=30)
+    assert outage.value.code == 503
+    assert outage.value.headers["Retry-After"] == "30"
+    assert json.loads(outage.value.read())["code"] == "unavailable"
     log = server["log"].read_text()
     assert "A003" in log
     assert "Traceback" not in log
