@@ -152,9 +152,10 @@ def acting_options(*, person: User) -> list[ActingFor]:
 
 def acting_has_options(*, person: User) -> bool:
     """Whether the person may act for anyone but themself (asked once, after sign-in)."""
+    # The same operators as acting_options: a principal without an EORI number cannot be chosen.
     return (
         _direct_positions(person=person).exists()
-        or mandates.mandate_principals_for_person(person=person).exists()
+        or mandates.mandates_in_force_for_person(person=person).exclude(principal__eori="").exists()
     )
 
 
@@ -255,6 +256,8 @@ def acting_from_session(*, person: User, session: MutableMapping[str, Any]) -> S
     if stored.get("person") != person.pk:
         session.pop(SESSION_KEY, None)
         return SessionChoice(None)
+    if stored.get("myself"):
+        return SessionChoice(None)
     try:
         acting = acting_check(
             person=person,
@@ -328,18 +331,31 @@ def acting_choose_myself(*, person: User, session: MutableMapping[str, Any]) -> 
     previous = _stored(session)
     session[SESSION_KEY] = {"person": person.pk, "myself": True}
     if previous is not None and not previous.get("myself"):
-        with transaction.atomic():
-            audit_record(
-                action="acting.myself",
-                actor=person,
-                subject=person,
-                data={"previous": previous.get("identifier")},
-            )
+        # Recorded as done for themself, the choice being made (as acting.choose records its own).
+        token = request_context.bind_on_behalf_of({})
+        try:
+            with transaction.atomic():
+                audit_record(
+                    action="acting.myself",
+                    actor=person,
+                    subject=person,
+                    data={"previous": previous.get("identifier")},
+                )
+        finally:
+            request_context.reset(token)
 
 
 def acting_chosen(*, session: Mapping[str, Any]) -> bool:
     """Whether the person has made a choice in this session (themself included)."""
     return _stored(session) is not None
+
+
+def acting_token_call(*, headers: Mapping[str, str]) -> bool:
+    """Whether the call signs in with a bearer token (a personal API token, a B2G client): it
+    never uses a session's choice, even when a session cookie comes along (perhaps another
+    person's); it says on whose behalf it acts with its own headers."""
+    scheme, _space, _token = headers.get("Authorization", "").strip().partition(" ")
+    return scheme.lower() == "bearer"
 
 
 def acting_from_headers(*, person: User, headers: Mapping[str, str]) -> ActingFor | None:

@@ -68,7 +68,7 @@ def _out(choice: acting.ActingFor | None) -> dict[str, Any] | None:
 
 
 def _with_session(request: ApiRequest) -> bool:
-    return not request.headers.get("Authorization", "").strip()
+    return not acting.acting_token_call(headers=request.headers)
 
 
 @router.get(

@@ -19,15 +19,28 @@ class ActingForm(forms.Form):
         label=_("On whose behalf are you acting?"),
         choices=[(MYSELF, _("Myself")), (OTHER, _("The following person"))],
         widget=_Radios,
-        error_messages={"required": _("Choose “Myself” or “The following person”.")},
+        error_messages={
+            "required": _("Choose “Myself” or “The following person”."),
+            "invalid_choice": _("Choose “Myself” or “The following person”."),
+        },
     )
     actor_type = forms.ChoiceField(
-        label=_("Actor type"), choices=ActorType.choices, initial=ActorType.EO
+        label=_("Actor type"),
+        choices=ActorType.choices,
+        initial=ActorType.EO,
+        error_messages={
+            "required": _("Choose the actor type: economic operator (EO)."),
+            "invalid_choice": _("Only an economic operator (EO) can be chosen."),
+        },
     )
     identifier_type = forms.ChoiceField(
         label=_("Identifier type"),
         choices=IdentifierType.choices,
         initial=IdentifierType.EORI,
+        error_messages={
+            "required": _("Choose the identifier type: EORI number."),
+            "invalid_choice": _("Economic operators are identified by their EORI number."),
+        },
     )
     identifier = forms.CharField(
         label=_("Identifier"),
@@ -50,7 +63,10 @@ class ActingForm(forms.Form):
         label=_("How do you act for this company?"),
         choices=Capacity.choices,
         widget=_Radios,
-        error_messages={"required": _("Choose “Directly” or “Holding a mandate”.")},
+        error_messages={
+            "required": _("Choose “Directly” or “Holding a mandate”."),
+            "invalid_choice": _("Choose “Directly” or “Holding a mandate”."),
+        },
         help_text=_(
             "Directly: you work for the company. Holding a mandate: your company acts for it "
             "under a mandate for portal actions."

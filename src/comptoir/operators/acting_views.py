@@ -46,7 +46,8 @@ def _initial(request: HttpRequest) -> dict[str, Any]:
 def acting_choose(request: HttpRequest) -> HttpResponse:
     person = request.user
     next_url = _next_url(request)
-    form = ActingForm(request.POST or None, initial=_initial(request))
+    # Bound on every POST, even an empty one (which must say what is missing).
+    form = ActingForm(request.POST if request.method == "POST" else None, initial=_initial(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if data["who"] == MYSELF:

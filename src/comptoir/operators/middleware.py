@@ -36,6 +36,8 @@ class ActingForMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return {}
+        if acting.acting_token_call(headers=request.headers):
+            return {}
         if not acting.acting_chosen(session=request.session):
             return {}
         choice = acting.acting_from_session(person=user, session=request.session)
