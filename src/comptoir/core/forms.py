@@ -16,3 +16,16 @@ def form_add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     else:
         for message in exc.messages:
             form.add_error(None, message)
+
+
+def code_input(*, width: int) -> forms.TextInput:
+    """A text input for a code typed as printed (an EORI number, a country code): no spelling
+    check, capitals on phone keyboards, no autofill; `width` in characters (the CSS classes)."""
+    return forms.TextInput(
+        attrs={
+            "class": f"input input--width-{width}",
+            "autocomplete": "off",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+        }
+    )

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from comptoir.core.forms import code_input
 from comptoir.operators.acting import ActorType, Capacity, IdentifierType
 from comptoir.operators.mandate_forms import _Radios
 
@@ -46,14 +47,7 @@ class ActingForm(forms.Form):
         label=_("Identifier"),
         help_text=_("The company's EORI number, for example FR12345678901."),
         max_length=40,
-        widget=forms.TextInput(
-            attrs={
-                "class": "input input--width-10",
-                "autocomplete": "off",
-                "autocapitalize": "characters",
-                "spellcheck": "false",
-            }
-        ),
+        widget=code_input(width=10),
         error_messages={
             "required": _("Enter the EORI number of the company you act for."),
             "max_length": _("Enter an EORI number of 17 characters or fewer."),

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from comptoir.core.forms import code_input
 from comptoir.operators import invitations
 from comptoir.operators.models import Operator, Position
 
@@ -59,14 +60,7 @@ class AttachForm(forms.Form):
             "Attaching by company number works for these two countries."
         ),
         max_length=10,
-        widget=forms.TextInput(
-            attrs={
-                "class": "input input--width-2",
-                "autocomplete": "off",
-                "autocapitalize": "characters",
-                "spellcheck": "false",
-            }
-        ),
+        widget=code_input(width=2),
         error_messages={
             "required": _("Enter the company's country as a two-letter code, for example FR."),
             "max_length": _("Enter a two-letter country code (ISO 3166), for example FR."),

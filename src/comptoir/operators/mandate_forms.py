@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from comptoir.core.forms import code_input
 from comptoir.operators.mandates import REASON_MAX
 from comptoir.operators.models import Mandate
 
@@ -35,14 +36,7 @@ class MandateForm(forms.Form):
             "The service provider must be registered on Comptoir. For example FR12345678901."
         ),
         max_length=40,
-        widget=forms.TextInput(
-            attrs={
-                "class": "input input--width-10",
-                "autocomplete": "off",
-                "autocapitalize": "characters",
-                "spellcheck": "false",
-            }
-        ),
+        widget=code_input(width=10),
         error_messages={
             "required": _("Enter the EORI number of the service provider."),
             "max_length": _("Enter an EORI number of 17 characters or fewer."),
