@@ -66,10 +66,12 @@ def test_start_creates_the_identity_and_a_sealed_registration_pdf(dupont, keys):
 
 def test_the_wizard_is_closed_without_a_granted_right(keys):
     closed = kit.company(granted=False)
+    identities = list(EoriIdentity.objects.values_list("pk", "modified_at"))
     with pytest.raises(reg.CertificateNotAllowed) as refused:
         start(closed)
     assert refused.value.code == "no_right"
-    assert not Certificate.objects.exists() and not EoriIdentity.objects.exists()
+    assert not Certificate.objects.exists()
+    assert list(EoriIdentity.objects.values_list("pk", "modified_at")) == identities
 
 
 def test_only_the_legal_representative_and_managers_register(dupont, keys):
@@ -80,10 +82,12 @@ def test_only_the_legal_representative_and_managers_register(dupont, keys):
 
 
 def test_bad_input_is_refused_field_by_field_and_nothing_is_written(dupont, keys):
+    identities = list(EoriIdentity.objects.values_list("pk", "modified_at"))
     with pytest.raises(ValidationError) as refused:
         start(dupont, name=" ", purpose="website", key_holder=None)
     assert set(refused.value.message_dict) == {"name", "purpose", "key_holder"}
-    assert not Certificate.objects.exists() and not EoriIdentity.objects.exists()
+    assert not Certificate.objects.exists()
+    assert list(EoriIdentity.objects.values_list("pk", "modified_at")) == identities
 
 
 def test_key_holder_uploads_the_pdf_signed_in_the_registrant_field(dupont, keys):

@@ -9,6 +9,7 @@ class CertificatesConfig(AppConfig):
     def ready(self) -> None:
         from comptoir.certificates import (  # noqa: F401 - register the approvals kind, the tasks
             access_handler,
+            identity_receivers,
             worklist,
         )
         from comptoir.notifications.dashboard import sector_label_register, type_label_register

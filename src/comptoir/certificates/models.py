@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 class EoriIdentity(models.Model):
     """The identity an operator's certificates are bound to (UUM&DS style): one per operator
-    with an EORI number, created by ``services.eori_identity_for``."""
+    with an EORI number, created with it (``identity_receivers``; ``identities`` fills in the
+    operators written in bulk) through ``services.eori_identity_for``."""
 
     class IdentifierType(models.TextChoices):
         EORI = "EORI", _("EORI number")
@@ -31,7 +32,8 @@ class EoriIdentity(models.Model):
     operator = models.OneToOneField(
         "operators.Operator",
         verbose_name=_("operator"),
-        on_delete=models.PROTECT,
+        # Goes with its operator (a purged space); its certificates still protect both.
+        on_delete=models.CASCADE,
         related_name="eori_identity",
     )
     identifier = models.CharField(_("identifier"), max_length=17, unique=True)

@@ -24,3 +24,13 @@ def certificates_lifecycle() -> dict[str, int]:
     )
 
     return {"expired": certificates_expire_due(), "reminded": certificate_reminders_send()}
+
+
+@task()
+def eori_identities_backfill() -> dict[str, int]:
+    """Create the EORI identities missing for operators with an EORI number, in batches (queued
+    after a directory import; see identities.py). Idempotent. Returns the counts: created,
+    batches, shared (operators whose EORI number another operator's identity holds)."""
+    from comptoir.certificates.identities import eori_identities_backfill as backfill
+
+    return backfill().counts()

@@ -9,7 +9,8 @@ changed ones updated and the new ones inserted in bulk (executemany; on PostgreS
 UPDATE from a temporary table). Outside a transaction, a second thread writes each batch while
 the next one is read and checked. The planner statistics are refreshed after a large import.
 Every rejected row is listed in a report (line, column, value, reason); one audit event records
-the run and its counts.
+the run and its counts. A run that created or updated operators then sends
+`signals.operators_imported` once (the rows written in bulk had no post_save).
 
 Rules for existing operators: only the columns present in the file are written (a column left
 out of the header keeps its values); the status is kept (new operators are active); an EORI is
@@ -44,6 +45,7 @@ from comptoir.audit.services import audit_record
 from comptoir.core.identifiers import eori_validate
 from comptoir.core.text import search_text
 from comptoir.operators.models import Operator
+from comptoir.operators.signals import operators_imported
 
 #: The columns of the file and the Operator fields they fill, in the order of the docs.
 COLUMNS: dict[str, str] = {
@@ -821,6 +823,8 @@ def operators_import(
                     _audit(
                         summary=summary, sha256=sha256, country=country, actor=actor, error=error
                     )
+                with contextlib.suppress(Exception):
+                    _announce(summary)
             raise
         if progress is not None:
             progress(summary.rows, total)
@@ -837,7 +841,14 @@ def operators_import(
                 cursor.execute(f"ANALYZE {table}")
     summary.seconds = time.monotonic() - started
     _audit(summary=summary, sha256=sha256, country=country, actor=actor)
+    _announce(summary)
     return summary
+
+
+def _announce(summary: ImportSummary) -> None:
+    """Once per run: the operators written in bulk had no post_save (see signals.py)."""
+    if summary.created or summary.updated:
+        operators_imported.send(sender=Operator, created=summary.created, updated=summary.updated)
 
 
 def _audit(
