@@ -5,6 +5,7 @@ chain still verifies), the choice lapsing when its mandate ends, and the step af
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.exceptions import ValidationError
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from comptoir.accounts.models import User
@@ -897,10 +898,13 @@ def test_an_ended_position_ends_a_direct_choice(principal):
 
 def test_a_choice_stays_with_the_person_who_made_it(principal):
     """Another person signed in on the same session does not inherit the choice."""
-    client = browser_for(principal.lr)
+    client = browser_for(principal.manager)
     client.post(PAGE, other())
     session = client.session
-    session[acting.SESSION_KEY] = {**session[acting.SESSION_KEY], "person": principal.lr.pk + 999}
+    session[acting.SESSION_KEY] = {
+        **session[acting.SESSION_KEY],
+        "person": principal.manager.pk + 999,
+    }
     session.save()
     assert header_line(client.get("/notices/")) == "Acting for yourself"
     assert acting.SESSION_KEY not in client.session
@@ -961,3 +965,15 @@ def test_a_failed_sign_in_is_not_redirected(principal):
         "/accounts/login/", {"login": principal.employee.username, "password": "Wrong-1!"}
     )
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("language", "direct", "mandated"),
+    [("en", "directly", "holding a mandate"), ("de", "direkt", "mit Vollmacht")],
+)
+def test_the_capacity_reads_as_its_own_words_inside_a_sentence(language, direct, mandated):
+    """Not the label lowered: German keeps its capital nouns."""
+    choice = acting.ActingFor(operator_id=1, name="X", identifier="FR552100554", capacity="direct")
+    with translation.override(language):
+        assert choice.capacity_in_sentence == direct
+        assert dataclasses.replace(choice, capacity="mandate").capacity_in_sentence == mandated

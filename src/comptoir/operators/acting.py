@@ -64,6 +64,14 @@ class ActingFor:
     def capacity_label(self) -> str:
         return str(Capacity(self.capacity).label)
 
+    @property
+    def capacity_in_sentence(self) -> str:
+        """The capacity inside a sentence ("Acting for …, holding a mandate"): its own words,
+        as lowering the label's case would be wrong in German."""
+        if self.capacity == Capacity.MANDATE:
+            return str(_("holding a mandate"))
+        return str(_("directly"))
+
     def record(self) -> dict[str, Any]:
         """What the audit log keeps on every event done under this choice."""
         recorded: dict[str, Any] = {

@@ -73,7 +73,7 @@ def acting_choose(request: HttpRequest) -> HttpResponse:
                 % {
                     "name": chosen.name,
                     "eori": chosen.identifier,
-                    "capacity": chosen.capacity_label.lower(),
+                    "capacity": chosen.capacity_in_sentence,
                 },
             )
             return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
