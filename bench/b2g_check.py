@@ -3,13 +3,15 @@
 One run, one server set-up: BENCH_B2G_CERTIFICATES registered ACTIVE certificates (default
 100,000: each with its operator and EORI identity, loaded in bulk and kept between runs; all but
 ten carry a random SHA-256 value, the ten the benchmark asks about are real certificates made
-with `cryptography` for this run), gunicorn on a loopback port with `--workers 2` and the
-production settings (COMPTOIR_ENVIRONMENT=production, DEBUG=0, persistent database
-connections), one B2G client (bearer token). Then, with BENCH_B2G_CLIENTS (default 8) client
-threads, each on its own keep-alive `http.client` connection (the sync worker closes it after
-each answer, so the client reconnects), for BENCH_B2G_SECONDS (default 10) per measurement,
-split into BENCH_B2G_ROUNDS rounds (default 10) in which every phase runs once, in turn, so that
-a change in the machine's load touches every phase alike (a warm-up before each):
+with `cryptography` for this run), gunicorn on a loopback port with `--workers 2`, threaded
+workers that keep connections alive (`--worker-class gthread --threads 4 --keep-alive 30`, as
+docs/b2g-access-points.md recommends; BENCH_B2G_WORKER_CLASS=sync for one-request-per-connection
+sync workers) and the production settings (COMPTOIR_ENVIRONMENT=production, DEBUG=0, persistent
+database connections), one B2G client (bearer token). Then, with BENCH_B2G_CLIENTS (default 8)
+client threads, each on its own keep-alive `http.client` connection, for BENCH_B2G_SECONDS
+(default 10) per measurement, split into BENCH_B2G_ROUNDS rounds (default 10) in which every phase
+runs once, in turn, so that a change in the machine's load touches every phase alike (a warm-up
+before each):
 
   (a) the bare endpoint of the same stack: GET /api/v1/b2g/whoami — same middleware, same
       authentication (token lookup and call counter), a JSON answer, no other query;
@@ -42,6 +44,7 @@ Environment:
     BENCH_B2G_ROUNDS        rounds the measurement is split into (default 10)
     BENCH_B2G_CLIENTS       concurrent clients (default 8)
     BENCH_B2G_WORKERS       gunicorn workers (default 2)
+    BENCH_B2G_WORKER_CLASS  gthread (default) or sync
 
     .venv/bin/python bench/b2g_check.py
     BENCH_B2G_CERTIFICATES=5000 BENCH_B2G_SECONDS=4 .venv/bin/python bench/b2g_check.py
@@ -49,6 +52,7 @@ Environment:
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import http.client
@@ -76,6 +80,11 @@ TARGET_VERIFY_RATIO = 0.50
 #: The paced phase: the authorisations (by fingerprint) at this share of the rate they reached
 #: back to back in the same round, from the same clients, each on a fixed schedule.
 PACED_PHASE = "authorisation_paced"
+GUNICORN_WORKER_ARGS = {
+    "sync": [],
+    # Threads keep each client's connection open (keep-alive) instead of one per request.
+    "gthread": ["--worker-class", "gthread", "--threads", "4", "--keep-alive", "30"],
+}
 PACED_SHARE = 0.5
 WARMUP_SECONDS = 2.0
 CHUNK = 5000
@@ -148,6 +157,9 @@ def main() -> int:
     }
     samples: dict[str, list[Sample]] = {name: [] for name in (*http_phases, PACED_PHASE, *LOOPS)}
     per_round = seconds / rounds
+    # The load generator holds Django and the run's data: a full collection of its garbage
+    # would stop every client thread for about 0.1 s and count as server latency.
+    gc.freeze()
     try:
         _wait_ready(port, token)
         for round_number in range(rounds):
@@ -488,6 +500,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _worker_class() -> str:
+    worker_class = os.environ.get("BENCH_B2G_WORKER_CLASS", "gthread")
+    if worker_class not in GUNICORN_WORKER_ARGS:
+        raise SystemExit(f"BENCH_B2G_WORKER_CLASS: one of {', '.join(GUNICORN_WORKER_ARGS)}")
+    return worker_class
+
+
 def _gunicorn_start(port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     command = [
@@ -499,6 +518,7 @@ def _gunicorn_start(port: int, workers: int) -> subprocess.Popen[bytes]:
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
+        *GUNICORN_WORKER_ARGS.get(_worker_class(), []),
         "--log-level",
         "warning",
     ]
@@ -915,7 +935,10 @@ def _result(**kw: Any) -> dict[str, Any]:
         "certificates": kw["count"],
         "load": kw["load"],
         "server": {
-            "command": f"gunicorn comptoir.wsgi --workers {workers} (sync workers)",
+            "command": " ".join(
+                ["gunicorn comptoir.wsgi --workers", str(workers)]
+                + GUNICORN_WORKER_ARGS[_worker_class()]
+            ),
             "workers": workers,
             "settings": {k: v for k, v in SERVER_ENV.items() if k != "DJANGO_SETTINGS_MODULE"},
         },
