@@ -5,7 +5,8 @@ from django.core.management import call_command
 
 from comptoir.accounts.models import User
 from comptoir.audit.services import audit_verify
-from comptoir.operators.models import Operator, Position
+from comptoir.operators import acting
+from comptoir.operators.models import Mandate, Operator, Position
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,7 @@ def test_demo_data_loads_twice_and_prints_the_accounts(capsys):
         ("officer_demo", "officer", "valid"),
         ("desk_demo", "service_desk", "valid"),
         ("trader_fr", "legal_representative", "valid"),
+        ("forwarder", "legal_representative", "valid"),
     }
     company = Operator.objects.get(eori="FR732829320")
     assert company.status == Operator.Status.ACTIVE
@@ -32,6 +34,12 @@ def test_demo_data_loads_twice_and_prints_the_accounts(capsys):
         )
     ) == ["IMPORT", "TRANSIT"]
     assert "Transports Durand SA" in out
+    # Its customs representative holds a mandate for portal actions: its legal representative
+    # may act for the company (loaded twice, one mandate).
+    forwarder = User.objects.get(username="forwarder")
+    [choice] = [o for o in acting.acting_options(person=forwarder) if o.identifier == company.eori]
+    assert choice.capacity == acting.Capacity.MANDATE
+    assert Mandate.objects.filter(principal=company).count() == 1
     officer = User.objects.get(username="officer_demo")
     officer.groups.clear()
     assert officer.is_portal_staff  # through the position alone

@@ -7,11 +7,13 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from comptoir.accounts import selectors, services
 from comptoir.accounts.models import User
 from comptoir.core.text import search_text
-from comptoir.operators.models import Authority, CustomsOperation, Operator, Position
+from comptoir.operators.mandates import mandate_accept, mandate_propose
+from comptoir.operators.models import Authority, CustomsOperation, Mandate, Operator, Position
 from comptoir.operators.services import operation_grant, position_appoint
 
 DEMO_PASSWORD = "Demo-Comptoir-2026!"
@@ -34,6 +36,20 @@ DEMO_OPERATOR = {
 }
 DEMO_OPERATOR_ROLES = {"trader_fr": Position.Role.LEGAL_REPRESENTATIVE}
 DEMO_OPERATOR_OPERATIONS = ("IMPORT", "TRANSIT")
+
+# A customs representative that Transports Durand mandates for portal actions: its legal
+# representative can choose, after sign-in, to act for Durand holding that mandate.
+DEMO_PROVIDER = {
+    "eori": "NL811234568",
+    "name": "Jansen Customs Services BV",
+    "country": "NL",
+    "address_line1": "Havenstraat 5",
+    "postcode": "3011 AA",
+    "city": "Rotterdam",
+    "phone": "+31 10 000 00 00",
+    "email": "contact@jansen.demo.comptoir.invalid",
+}
+DEMO_PROVIDER_ROLES = {"forwarder": Position.Role.LEGAL_REPRESENTATIVE}
 
 DEMO_PEOPLE = [
     # username, first, last, language, group, superuser
@@ -72,6 +88,14 @@ class Command(BaseCommand):
         if operator_created:
             for operation in CustomsOperation.objects.filter(code__in=DEMO_OPERATOR_OPERATIONS):
                 operation_grant(actor=None, operator=operator, operation=operation)
+        provider, _created = Operator.objects.get_or_create(
+            eori=DEMO_PROVIDER["eori"],
+            defaults={
+                **DEMO_PROVIDER,
+                "status": Operator.Status.ACTIVE,
+                "search_name": search_text(DEMO_PROVIDER["name"]),
+            },
+        )
         terms = selectors.terms_current()
         for username, first, last, language, group, superuser in DEMO_PEOPLE:
             user, created = User.objects.get_or_create(
@@ -102,6 +126,13 @@ class Command(BaseCommand):
                         role=DEMO_OPERATOR_ROLES[username],
                         operator=operator,
                     )
+                if username in DEMO_PROVIDER_ROLES:
+                    position_appoint(
+                        actor=None,
+                        person=user,
+                        role=DEMO_PROVIDER_ROLES[username],
+                        operator=provider,
+                    )
                 if username in DEMO_AUTHORITY_ROLES:
                     position_appoint(
                         actor=None,
@@ -109,6 +140,7 @@ class Command(BaseCommand):
                         role=DEMO_AUTHORITY_ROLES[username],
                         authority=authority,
                     )
+        self._portal_mandate(operator, provider)
         self.stdout.write(
             self.style.SUCCESS(f"Demo administration: {authority.name} ({authority.code})")
         )
@@ -118,7 +150,27 @@ class Command(BaseCommand):
             role = group or (
                 "legal representative of the demo company"
                 if username in DEMO_OPERATOR_ROLES
+                else "legal representative of its customs representative, acting for it"
+                if username in DEMO_PROVIDER_ROLES
                 else "person"
             )
             note = " - sets up two-factor authentication at first sign-in" if group else ""
             self.stdout.write(f"  {username:<14} {first} {last} ({role}){note}")
+
+    @staticmethod
+    def _portal_mandate(principal: Operator, provider: Operator) -> None:
+        """Transports Durand mandates Jansen for portal actions, once (proposed and accepted
+        through the services, with their audit events and notices)."""
+        if Mandate.objects.filter(principal=principal, provider=provider).exists():
+            return
+        representative = User.objects.get(username=next(iter(DEMO_OPERATOR_ROLES)))
+        provider_representative = User.objects.get(username=next(iter(DEMO_PROVIDER_ROLES)))
+        mandate = mandate_propose(
+            actor=representative,
+            principal=principal,
+            provider_eori=provider.eori,
+            scope=Mandate.Scope.PORTAL_ACTIONS,
+            valid_from=timezone.localdate(),
+            valid_until=None,
+        )
+        mandate_accept(actor=provider_representative, mandate_id=mandate.public_id)
