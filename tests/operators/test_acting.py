@@ -42,16 +42,6 @@ UNKNOWN_EORI = "FR428754006"  # well formed, registered by nobody
 PAGE = "/acting-for/"
 
 
-@pytest.fixture
-def principal(db) -> Side:
-    return side(PRINCIPAL_EORI, "Dupont SA", "principal")
-
-
-@pytest.fixture
-def provider(db) -> Side:
-    return side(PROVIDER_EORI, "Transit Services SARL", "provider")
-
-
 def today():
     return timezone.localdate()
 

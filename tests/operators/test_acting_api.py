@@ -26,22 +26,12 @@ from tests.operators.test_acting import (
     give_mandate,
     other,
 )
-from tests.operators.test_mandates import Side, side
+from tests.operators.test_mandates import Side
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/acting-for"
 FRENCH_EORI = "A French EORI number is FR followed by the 9-digit SIREN number"
-
-
-@pytest.fixture
-def principal(db) -> Side:
-    return side(PRINCIPAL_EORI, "Dupont SA", "principal")
-
-
-@pytest.fixture
-def provider(db) -> Side:
-    return side(PROVIDER_EORI, "Transit Services SARL", "provider")
 
 
 def token_for(person: User) -> str:

@@ -49,16 +49,6 @@ def side(eori: str, name: str, prefix: str) -> Side:
     )
 
 
-@pytest.fixture
-def principal(db) -> Side:
-    return side("FR552100554", "Dupont SA", "principal")
-
-
-@pytest.fixture
-def provider(db) -> Side:
-    return side("FR732829320", "Transit Services SARL", "provider")
-
-
 def today() -> date:
     return timezone.localdate()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -97,6 +99,11 @@ class Command(BaseCommand):
             },
         )
         terms = selectors.terms_current()
+        positions: list[tuple[dict[str, str], dict[str, Any]]] = [
+            (DEMO_OPERATOR_ROLES, {"operator": operator}),
+            (DEMO_PROVIDER_ROLES, {"operator": provider}),
+            (DEMO_AUTHORITY_ROLES, {"authority": authority}),
+        ]
         for username, first, last, language, group, superuser in DEMO_PEOPLE:
             user, created = User.objects.get_or_create(
                 username=username,
@@ -119,27 +126,11 @@ class Command(BaseCommand):
                     user.groups.add(Group.objects.get(name=group))
                 if terms is not None:
                     services.terms_accept(user=user, terms=terms, ip=None)
-                if username in DEMO_OPERATOR_ROLES:
-                    position_appoint(
-                        actor=None,
-                        person=user,
-                        role=DEMO_OPERATOR_ROLES[username],
-                        operator=operator,
-                    )
-                if username in DEMO_PROVIDER_ROLES:
-                    position_appoint(
-                        actor=None,
-                        person=user,
-                        role=DEMO_PROVIDER_ROLES[username],
-                        operator=provider,
-                    )
-                if username in DEMO_AUTHORITY_ROLES:
-                    position_appoint(
-                        actor=None,
-                        person=user,
-                        role=DEMO_AUTHORITY_ROLES[username],
-                        authority=authority,
-                    )
+                for roles, organisation in positions:
+                    if username in roles:
+                        position_appoint(
+                            actor=None, person=user, role=roles[username], **organisation
+                        )
         self._portal_mandate(operator, provider)
         self.stdout.write(
             self.style.SUCCESS(f"Demo administration: {authority.name} ({authority.code})")
