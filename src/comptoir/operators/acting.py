@@ -116,10 +116,16 @@ def _direct_positions(*, person: User) -> models.QuerySet[Position]:
     ).select_related("operator")
 
 
+def _mandates(*, person: User) -> models.QuerySet[Mandate]:
+    """The portal-actions mandates in force by which the person may act for a principal with
+    an EORI number (a company without one cannot be chosen)."""
+    return mandates.mandates_in_force_for_person(person=person).exclude(principal__eori="")
+
+
 def _mandates_in_force(*, person: User) -> list[Mandate]:
-    """One mandate in force per principal with an EORI number (the earliest)."""
+    """One mandate in force per principal (the earliest)."""
     found: dict[int, Mandate] = {}
-    for mandate in mandates.mandates_in_force_for_person(person=person).exclude(principal__eori=""):
+    for mandate in _mandates(person=person):
         found.setdefault(mandate.principal_id, mandate)
     return list(found.values())
 
@@ -160,11 +166,7 @@ def acting_options(*, person: User) -> list[ActingFor]:
 
 def acting_has_options(*, person: User) -> bool:
     """Whether the person may act for anyone but themself (asked once, after sign-in)."""
-    # The same operators as acting_options: a principal without an EORI number cannot be chosen.
-    return (
-        _direct_positions(person=person).exists()
-        or mandates.mandates_in_force_for_person(person=person).exclude(principal__eori="").exists()
-    )
+    return _direct_positions(person=person).exists() or _mandates(person=person).exists()
 
 
 def _refuse_if_malformed(eori: str) -> None:
@@ -222,7 +224,7 @@ def acting_check(
         return _from_position(position)
     if capacity == Capacity.MANDATE:
         mandate = (
-            mandates.mandates_in_force_for_person(person=person)
+            _mandates(person=person)
             .filter(principal__in=operator_selectors.operators_with_eori(eori))
             .first()
         )
