@@ -24,9 +24,9 @@ from comptoir.accounts import selectors, services
 from comptoir.accounts.middleware import use_person_language
 from comptoir.accounts.models import ApiToken, User
 from comptoir.b2g.auth import install_exception_handler
-from comptoir.b2g.authorisation import DATABASE_UNAVAILABLE
 from comptoir.core import request_context
 from comptoir.core.api_types import ApiRequest, Error
+from comptoir.core.database import DATABASE_UNAVAILABLE
 from comptoir.operators import acting
 
 

@@ -43,7 +43,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +51,7 @@ from comptoir.audit.services import audit_record
 from comptoir.b2g.certificates import fingerprint_normalise
 from comptoir.b2g.party import PartyId, party_id_parse
 from comptoir.certificates.models import Certificate
+from comptoir.core.database import DATABASE_UNAVAILABLE
 from comptoir.operators.mandates import mandate_in_force
 from comptoir.operators.models import Mandate, Operator
 
@@ -61,15 +62,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("comptoir.b2g.authorisation")
 
-#: The errors that mean "the register cannot be reached" (Django wraps the driver's errors; the
-#: driver's own are listed too in case one escapes the wrapper).
-DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
-try:  # pragma: no branch - psycopg is installed with the PostgreSQL extra
-    import psycopg
-
-    DATABASE_UNAVAILABLE += (psycopg.OperationalError, psycopg.InterfaceError)
-except ImportError:  # pragma: no cover
-    pass
 
 #: The mandate scope that lets a service provider's certificate seal B2G messages.
 MANDATE_SCOPE = Mandate.Scope.ICS2_FILING

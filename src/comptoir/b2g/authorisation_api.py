@@ -19,12 +19,12 @@ from comptoir.b2g.api import B2GError, B2GRequest
 from comptoir.b2g.auth import B2GClientAuth
 from comptoir.b2g.authorisation import (
     CERTIFICATE_MAX_LENGTH,
-    DATABASE_UNAVAILABLE,
     REGISTER_UNAVAILABLE,
     Code,
     authorisation_check,
 )
 from comptoir.b2g.models import B2GClient
+from comptoir.core.database import DATABASE_UNAVAILABLE
 from comptoir.core.middleware import client_ip
 
 logger = logging.getLogger("comptoir.b2g.authorisation")

@@ -50,7 +50,6 @@ from comptoir.b2g.as4 import (
     content_type_split,
 )
 from comptoir.b2g.authorisation import (
-    DATABASE_UNAVAILABLE,
     REGISTER_UNAVAILABLE,
     Code,
     authorisation_check,
@@ -58,6 +57,7 @@ from comptoir.b2g.authorisation import (
 from comptoir.b2g.authorisation_api import RegisterUnavailable, authorisation_client_auth
 from comptoir.b2g.models import B2GClient
 from comptoir.certificates.models import Certificate
+from comptoir.core.database import DATABASE_UNAVAILABLE
 from comptoir.core.middleware import client_ip
 
 logger = logging.getLogger("comptoir.b2g.verify")
